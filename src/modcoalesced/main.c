@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* main.c — argument parsing and logging set-up for modcoalesced; everything else is the
+ * manager's. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "log.h"
+#include "manager.h"
+
+static void help(void)
+{
+        printf("Usage: modcoalesced [OPTIONS]\n\n"
+               "Loads kernel modules on request, once per module however many ask.\n\n"
+               "  -h --help              Show this help\n"
+               "     --version           Show the version\n"
+               "     --module-dir=DIR    Module tree (default /lib/modules/`uname -r`)\n"
+               "     --log-level=LEVEL   debug, info, notice, warning, err\n");
+}
+
+int main(int argc, char *argv[])
+{
+        enum { ARG_VERSION = 0x100, ARG_MODULE_DIR, ARG_LOG_LEVEL };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                { "module-dir", required_argument, NULL, ARG_MODULE_DIR },
+                { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
+                {},
+        };
+        _cleanup_(manager_freep) Manager *m = NULL;
+        ManagerConfig config = {};
+        int c, k;
+
+        log_setup("modcoalesced");
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return EXIT_SUCCESS;
+                case ARG_VERSION:
+                        puts("modcoalesced " PROJECT_VERSION);
+                        return EXIT_SUCCESS;
+                case ARG_MODULE_DIR:
+                        config.module_dir = optarg;
+                        break;
+                case ARG_LOG_LEVEL:
+                        k = log_parse_level(optarg);
+                        if (k < 0) {
+                                log_error("Unknown log level '%s'.", optarg);
+                                return EXIT_FAILURE;
+                        }
+                        log_set_max_level(k);
+                        break;
+                default:
+                        return EXIT_FAILURE;
+                }
+        if (optind < argc) {
+                log_error("This program takes no positional arguments.");
+                return EXIT_FAILURE;
+        }
+
+        k = manager_new(&m, &config);
+        if (k < 0)
+                return EXIT_FAILURE;
+        return manager_run(m) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* plan.h — a load plan: the modules one request needs, in modprobe's load order, plus the
+ * matches that need no load (builtin) or must not be loaded (blacklisted). Plans are immutable
+ * once built and reference-counted: the resolver's cache and every request share one. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "cleanup.h"
+
+typedef enum Compression {
+        COMPRESSION_NONE,
+        COMPRESSION_XZ,
+        COMPRESSION_ZSTD,
+        COMPRESSION_GZIP,
+        _COMPRESSION_MAX,
+} Compression;
+
+const char *compression_to_string(Compression c);
+/* From the file name depmod indexed (".ko", ".ko.xz", ".ko.zst", ".ko.gz"); the loader checks
+ * the magic bytes again before it decompresses anything. */
+Compression compression_from_path(const char *path);
+
+typedef struct PlanModule {
+        char *name;
+        char *path;
+        dev_t dev; /* (dev, ino) of path; both 0 when it could not be stat'ed */
+        ino_t ino;
+        Compression compression;
+        char *parameters;      /* modprobe.d options + kernel command line + request; never NULL */
+        char *install_command; /* modprobe.d "install" command as written, or NULL */
+        bool soft;             /* reached only through a softdep: its failure is ignored */
+        bool target;           /* matched by the lookup itself, not a dependency */
+} PlanModule;
+
+typedef struct Plan {
+        unsigned n_ref;
+        PlanModule *modules;
+        size_t n_modules;
+        char **builtin;     /* NULL-terminated, never NULL */
+        char **blacklisted; /* NULL-terminated, never NULL */
+} Plan;
+
+int plan_new(Plan **ret);
+Plan *plan_ref(Plan *p);
+Plan *plan_unref(Plan *p);
+DEFINE_POINTER_CLEANUP_FUNC(Plan, plan_unref);
+
+/* Builders, used by the resolver while the plan is still private. */
+PlanModule *plan_find(Plan *p, const char *name);
+int plan_append(Plan *p, PlanModule **ret);
+int plan_add_name(char ***list, const char *name);

@@ -1,0 +1,414 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* resolver.c — plans come from libkmod's own modprobe logic: kmod_module_probe_insert_module()
+ * in dry-run mode, ignoring what is loaded, reports each module in exactly modprobe's order
+ * (hard dependencies, pre-softdeps, the module, post-softdeps) with its merged options and
+ * install command. Nothing of modprobe.d is parsed here. Plans are cached by request. */
+#include <errno.h>
+#include <inttypes.h>
+#include <libkmod.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "hashmap.h"
+#include "log.h"
+#include "modname.h"
+#include "resolver.h"
+
+typedef struct CacheEntry {
+        char *key;
+        Plan *plan;
+        int error;
+        char *missing;
+} CacheEntry;
+
+struct Resolver {
+        struct kmod_ctx *ctx;
+        char *module_dir;
+        char **config_paths;
+        Hashmap *cache; /* key → CacheEntry */
+        uint64_t generation;
+        ResolverStats stats;
+};
+
+/* libkmod's print_action callback carries no user data. libkmod runs on one thread only, so
+ * the plan being built is handed over through this variable for the duration of one call. */
+typedef struct Builder {
+        Plan *plan;
+        char **required; /* the probed module and its hard dependencies */
+        int error;
+} Builder;
+static Builder *current_builder;
+
+static void on_kmod_log(void *data, int priority, const char *file, int line, const char *fn,
+        const char *format, va_list args)
+{
+        char buf[1024];
+
+        if (log_get_max_level() < LOG_DEBUG)
+                return;
+        vsnprintf(buf, sizeof(buf), format, args);
+        buf[strcspn(buf, "\n")] = '\0';
+        log_debug("libkmod: %s", buf);
+}
+
+static CacheEntry *cache_entry_free(CacheEntry *e)
+{
+        if (!e)
+                return NULL;
+        free(e->key);
+        plan_unref(e->plan);
+        free(e->missing);
+        free(e);
+        return NULL;
+}
+
+static void resolver_flush_cache(Resolver *r)
+{
+        CacheEntry *e;
+
+        while ((e = hashmap_steal_first(r->cache)))
+                cache_entry_free(e);
+}
+
+static int resolver_load(Resolver *r)
+{
+        struct kmod_ctx *ctx;
+        int k;
+
+        ctx = kmod_new(r->module_dir, (const char *const *) r->config_paths);
+        if (!ctx)
+                return -ENOMEM;
+        kmod_set_log_fn(ctx, on_kmod_log, NULL);
+        k = kmod_load_resources(ctx);
+        if (k < 0) {
+                kmod_unref(ctx);
+                return log_debug_errno(k, "Failed to load module index of %s: %m",
+                        r->module_dir ? r->module_dir : "the running kernel");
+        }
+        kmod_unref(r->ctx);
+        r->ctx = ctx;
+        return 0;
+}
+
+int resolver_new(Resolver **ret, const char *module_dir, const char *const *config_paths)
+{
+        _cleanup_(resolver_freep) Resolver *r = NULL;
+        size_t n = 0;
+        int k;
+
+        r = calloc(1, sizeof(*r));
+        if (!r)
+                return -ENOMEM;
+        if (module_dir && !(r->module_dir = strdup(module_dir)))
+                return -ENOMEM;
+        if (config_paths) {
+                while (config_paths[n])
+                        n++;
+                r->config_paths = calloc(n + 1, sizeof(char *));
+                if (!r->config_paths)
+                        return -ENOMEM;
+                for (size_t i = 0; i < n; i++)
+                        if (!(r->config_paths[i] = strdup(config_paths[i])))
+                                return -ENOMEM;
+        }
+        k = hashmap_new(&r->cache, &string_hash_ops);
+        if (k < 0)
+                return k;
+        k = resolver_load(r);
+        if (k < 0)
+                return k;
+        *ret = TAKE_PTR(r);
+        return 0;
+}
+
+Resolver *resolver_free(Resolver *r)
+{
+        if (!r)
+                return NULL;
+        resolver_flush_cache(r);
+        hashmap_free(r->cache);
+        kmod_unref(r->ctx);
+        free(r->module_dir);
+        strv_free(r->config_paths);
+        free(r);
+        return NULL;
+}
+
+int resolver_refresh(Resolver *r)
+{
+        int k;
+
+        if (kmod_validate_resources(r->ctx) == KMOD_RESOURCES_OK)
+                return 0;
+        k = resolver_load(r);
+        if (k < 0)
+                return k;
+        resolver_flush_cache(r);
+        r->generation++;
+        r->stats.reloads++;
+        log_debug("Module index or configuration changed: reloaded, generation %" PRIu64,
+                r->generation);
+        return 1;
+}
+
+uint64_t resolver_generation(const Resolver *r)
+{
+        return r->generation;
+}
+
+const char *resolver_module_dir(const Resolver *r)
+{
+        return kmod_get_dirname(r->ctx);
+}
+
+ResolverStats resolver_stats(const Resolver *r)
+{
+        return r->stats;
+}
+
+static bool strv_contains(char *const *l, const char *s)
+{
+        for (; l && *l; l++)
+                if (strcmp(*l, s) == 0)
+                        return true;
+        return false;
+}
+
+static int builder_add(Builder *b, struct kmod_module *m, bool install, const char *options)
+{
+        const char *name = kmod_module_get_name(m), *path = kmod_module_get_path(m);
+        bool required = strv_contains(b->required, name);
+        PlanModule *pm;
+        struct stat st;
+        int k;
+
+        if (!path) {
+                /* modprobe prints builtin modules and ignores aliases without a module. */
+                if (kmod_module_get_initstate(m) == KMOD_MODULE_BUILTIN)
+                        return plan_add_name(&b->plan->builtin, name);
+                return 0;
+        }
+
+        /* Several matches of one alias, or several names, can share modules: each is loaded
+         * once, at its first position, and is hard if any of its users needs it hard. */
+        pm = plan_find(b->plan, name);
+        if (pm) {
+                pm->soft = pm->soft && !required;
+                pm->target = pm->target || strcmp(b->required[0], name) == 0;
+                return 0;
+        }
+
+        k = plan_append(b->plan, &pm);
+        if (k < 0)
+                return k;
+        pm->name = strdup(name);
+        pm->path = strdup(path);
+        pm->parameters = strdup(options ?: "");
+        if (install)
+                pm->install_command = strdup(kmod_module_get_install_commands(m));
+        if (!pm->name || !pm->path || !pm->parameters || (install && !pm->install_command))
+                return -ENOMEM;
+        pm->compression = compression_from_path(path);
+        pm->soft = !required;
+        pm->target = strcmp(b->required[0], name) == 0;
+        if (stat(path, &st) == 0) {
+                pm->dev = st.st_dev;
+                pm->ino = st.st_ino;
+        }
+        return 0;
+}
+
+static void on_print_action(struct kmod_module *m, bool install, const char *options)
+{
+        Builder *b = current_builder;
+        int k;
+
+        if (!b || b->error < 0)
+                return;
+        k = builder_add(b, m, install, options);
+        if (k < 0)
+                b->error = k;
+}
+
+/* Appends what probing one matched module would do to the plan. */
+static int resolver_probe(Resolver *r, Plan *plan, struct kmod_module *mod, unsigned flags,
+        const char *params)
+{
+        _cleanup_strv_free_ char **required = NULL;
+        struct kmod_list *deps, *l;
+        Builder b = { .plan = plan };
+        int k;
+
+        k = plan_add_name(&required, kmod_module_get_name(mod));
+        deps = kmod_module_get_dependencies(mod);
+        kmod_list_foreach(l, deps)
+        {
+                struct kmod_module *d = kmod_module_get_module(l);
+
+                if (k >= 0)
+                        k = plan_add_name(&required, kmod_module_get_name(d));
+                kmod_module_unref(d);
+        }
+        kmod_module_unref_list(deps);
+        if (k < 0)
+                return k;
+        b.required = required;
+
+        current_builder = &b;
+        k = kmod_module_probe_insert_module(mod, flags, params && params[0] ? params : NULL, NULL,
+                NULL, on_print_action);
+        current_builder = NULL;
+        if (b.error < 0)
+                return b.error;
+        if (k < 0)
+                return k;
+        if (k > 0) /* One of the KMOD_PROBE_APPLY_BLACKLIST* reasons. */
+                return plan_add_name(&plan->blacklisted, kmod_module_get_name(mod));
+        return 0;
+}
+
+static int resolver_lookup(Resolver *r, Plan *plan, const char *alias, unsigned flags,
+        const char *params)
+{
+        struct kmod_list *list = NULL, *l;
+        int k;
+
+        k = kmod_module_new_from_lookup(r->ctx, alias, &list);
+        if (k < 0)
+                return k;
+        if (!list)
+                return -ENOENT;
+        kmod_list_foreach(l, list)
+        {
+                struct kmod_module *mod = kmod_module_get_module(l);
+
+                if (k >= 0)
+                        k = resolver_probe(r, plan, mod, flags, params);
+                kmod_module_unref(mod);
+        }
+        kmod_module_unref_list(list);
+        return k < 0 ? k : 0;
+}
+
+static int cache_key(char kind, char *const *inputs, const char *params, char **ret)
+{
+        size_t n = 3 + (params ? strlen(params) : 0);
+        char *key, *p;
+
+        for (char *const *i = inputs; *i; i++)
+                n += strlen(*i) + 1;
+        key = p = malloc(n);
+        if (!key)
+                return -ENOMEM;
+        *p++ = kind;
+        /* Inputs are validated printable ASCII: a unit separator cannot occur inside them. */
+        for (char *const *i = inputs; *i; i++)
+                p = stpcpy(stpcpy(p, *i), "\x1f");
+        *p++ = '\x1e';
+        stpcpy(p, params ?: "");
+        *ret = key;
+        return 0;
+}
+
+static int cache_answer(Resolver *r, const CacheEntry *e, Plan **ret, char **ret_missing)
+{
+        if (e->error < 0) {
+                if (ret_missing && e->missing && !(*ret_missing = strdup(e->missing)))
+                        return -ENOMEM;
+                return e->error;
+        }
+        *ret = plan_ref(e->plan);
+        return 0;
+}
+
+static int resolver_resolve(Resolver *r, char kind, char *const *inputs, const char *params,
+        Plan **ret, char **ret_missing)
+{
+        _cleanup_free_ char *key = NULL;
+        _cleanup_(plan_unrefp) Plan *plan = NULL;
+        CacheEntry *e;
+        const char *missing = NULL;
+        int k, error = 0;
+
+        r->stats.lookups++;
+        k = resolver_refresh(r);
+        if (k < 0)
+                return k;
+        k = cache_key(kind, inputs, params, &key);
+        if (k < 0)
+                return k;
+        e = hashmap_get(r->cache, key);
+        if (e) {
+                r->stats.cache_hits++;
+                return cache_answer(r, e, ret, ret_missing);
+        }
+
+        k = plan_new(&plan);
+        if (k < 0)
+                return k;
+        for (char *const *i = inputs; *i; i++) {
+                /* kmod's modprobe: the blacklist always applies to aliases; "-b" (udev) also to
+                 * module names matched by a device's MODALIAS. */
+                unsigned flags = KMOD_PROBE_DRY_RUN | KMOD_PROBE_IGNORE_LOADED |
+                        KMOD_PROBE_APPLY_BLACKLIST_ALIAS_ONLY |
+                        (kind == 'A' ? KMOD_PROBE_APPLY_BLACKLIST : 0);
+
+                k = resolver_lookup(r, plan, *i, flags, params);
+                if (k == -ENOENT) {
+                        error = k;
+                        missing = *i;
+                        break;
+                }
+                if (k < 0)
+                        return k; /* ENOMEM and the like: not worth remembering. */
+        }
+
+        if (hashmap_size(r->cache) >= RESOLVER_CACHE_MAX)
+                resolver_flush_cache(r);
+        e = calloc(1, sizeof(*e));
+        if (!e)
+                return -ENOMEM;
+        e->error = error;
+        e->plan = error < 0 ? NULL : TAKE_PTR(plan);
+        e->missing = missing ? strdup(missing) : NULL;
+        e->key = TAKE_PTR(key);
+        k = hashmap_put(r->cache, e->key, e);
+        if (k < 0) {
+                cache_entry_free(e);
+                return k;
+        }
+        return cache_answer(r, e, ret, ret_missing);
+}
+
+int resolver_resolve_modalias(Resolver *r, const char *modalias, const char *params, Plan **ret)
+{
+        char *const inputs[] = { (char *) modalias, NULL };
+        int k;
+
+        k = modalias_validate(modalias, NULL);
+        if (k < 0)
+                return k;
+        k = module_params_validate(params, NULL);
+        if (k < 0)
+                return k;
+        return resolver_resolve(r, 'A', inputs, params, ret, NULL);
+}
+
+int resolver_resolve_names(Resolver *r, char *const *names, const char *params, Plan **ret,
+        char **ret_missing)
+{
+        int k;
+
+        if (!names || !names[0])
+                return -EINVAL;
+        for (char *const *n = names; *n; n++) {
+                k = modname_validate(*n, NULL);
+                if (k < 0)
+                        return k;
+        }
+        k = module_params_validate(params, NULL);
+        if (k < 0)
+                return k;
+        return resolver_resolve(r, 'N', names, params, ret, ret_missing);
+}
