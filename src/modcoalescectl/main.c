@@ -53,7 +53,8 @@ static int print_json(const Plan *plan, char *const *inputs, bool modalias)
                         SD_JSON_BUILD_PAIR_STRING("path", m->path),
                         SD_JSON_BUILD_PAIR_UNSIGNED("dev", (uint64_t) m->dev),
                         SD_JSON_BUILD_PAIR_UNSIGNED("ino", (uint64_t) m->ino),
-                        SD_JSON_BUILD_PAIR_STRING("compression", compression_to_string(m->compression)),
+                        SD_JSON_BUILD_PAIR_STRING(
+                                "compression", compression_to_string(m->compression)),
                         SD_JSON_BUILD_PAIR_STRING("parameters", m->parameters),
                         SD_JSON_BUILD_PAIR_CONDITION(!!m->install_command, "install",
                                 SD_JSON_BUILD_STRING(m->install_command)),
@@ -63,15 +64,16 @@ static int print_json(const Plan *plan, char *const *inputs, bool modalias)
         }
         k = sd_json_buildo(&v,
                 SD_JSON_BUILD_PAIR_CONDITION(modalias, "modalias", SD_JSON_BUILD_STRING(inputs[0])),
-                SD_JSON_BUILD_PAIR_CONDITION(!modalias, "names", SD_JSON_BUILD_STRV((char **) inputs)),
+                SD_JSON_BUILD_PAIR_CONDITION(
+                        !modalias, "names", SD_JSON_BUILD_STRV((char **) inputs)),
                 SD_JSON_BUILD_PAIR_CONDITION(!!modules, "modules", SD_JSON_BUILD_VARIANT(modules)),
                 SD_JSON_BUILD_PAIR_CONDITION(!modules, "modules", SD_JSON_BUILD_EMPTY_ARRAY),
                 SD_JSON_BUILD_PAIR_STRV("builtin", plan->builtin),
                 SD_JSON_BUILD_PAIR_STRV("blacklisted", plan->blacklisted));
         if (k < 0)
                 return log_oom();
-        return sd_json_variant_dump(v, SD_JSON_FORMAT_NEWLINE | SD_JSON_FORMAT_PRETTY_AUTO, stdout,
-                NULL);
+        return sd_json_variant_dump(
+                v, SD_JSON_FORMAT_NEWLINE | SD_JSON_FORMAT_PRETTY_AUTO, stdout, NULL);
 }
 
 static void print_table(const Plan *plan)
@@ -83,8 +85,8 @@ static void print_table(const Plan *plan)
                         w = (int) strlen(plan->modules[i].name);
 
         if (plan->n_modules > 0)
-                printf("%-3s %-*s %-7s %-4s %-15s %s\n", "#", w, "MODULE", "ROLE", "COMP", "DEV:INO",
-                        "PATH / PARAMETERS");
+                printf("%-3s %-*s %-7s %-4s %-15s %s\n", "#", w, "MODULE", "ROLE", "COMP",
+                        "DEV:INO", "PATH / PARAMETERS");
         for (size_t i = 0; i < plan->n_modules; i++) {
                 const PlanModule *m = &plan->modules[i];
                 char id[64];
@@ -140,8 +142,8 @@ static int verb_resolve(char *const *inputs)
         else
                 k = resolver_resolve_names(r, inputs, arg_params, &plan, &missing);
         if (k == -ENOENT)
-                return log_error_errno(k, "No module matches '%s' in %s.",
-                        missing ?: inputs[0], resolver_module_dir(r));
+                return log_error_errno(k, "No module matches '%s' in %s.", missing ?: inputs[0],
+                        resolver_module_dir(r));
         if (k < 0)
                 return log_error_errno(k, "Failed to resolve: %m");
 
@@ -166,7 +168,14 @@ static int config_add(const char *path)
 
 int main(int argc, char *argv[])
 {
-        enum { ARG_VERSION = 0x100, ARG_JSON, ARG_MODALIAS, ARG_MODULE_DIR, ARG_CONFIG, ARG_PARAMS };
+        enum {
+                ARG_VERSION = 0x100,
+                ARG_JSON,
+                ARG_MODALIAS,
+                ARG_MODULE_DIR,
+                ARG_CONFIG,
+                ARG_PARAMS
+        };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },

@@ -91,7 +91,7 @@ int plan_append(Plan *p, PlanModule **ret)
                 return -ENOMEM;
         p->modules = m;
         m = &p->modules[p->n_modules++];
-        *m = (PlanModule) {};
+        *m = (PlanModule){};
         *ret = m;
         return 0;
 }

@@ -29,17 +29,17 @@ typedef struct PlanModule {
         dev_t dev; /* (dev, ino) of path; both 0 when it could not be stat'ed */
         ino_t ino;
         Compression compression;
-        char *parameters;      /* modprobe.d options + kernel command line + request; never NULL */
+        char *parameters; /* modprobe.d options + kernel command line + request; never NULL */
         char *install_command; /* modprobe.d "install" command as written, or NULL */
-        bool soft;             /* reached only through a softdep: its failure is ignored */
-        bool target;           /* matched by the lookup itself, not a dependency */
+        bool soft; /* reached only through a softdep: its failure is ignored */
+        bool target; /* matched by the lookup itself, not a dependency */
 } PlanModule;
 
 typedef struct Plan {
         unsigned n_ref;
         PlanModule *modules;
         size_t n_modules;
-        char **builtin;     /* NULL-terminated, never NULL */
+        char **builtin; /* NULL-terminated, never NULL */
         char **blacklisted; /* NULL-terminated, never NULL */
 } Plan;
 

@@ -175,6 +175,15 @@ static bool strv_contains(char *const *l, const char *s)
         return false;
 }
 
+static size_t strlen_trimmed(const char *s)
+{
+        size_t n = strlen(s);
+
+        while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+                n--;
+        return n;
+}
+
 static int builder_add(Builder *b, struct kmod_module *m, bool install, const char *options)
 {
         const char *name = kmod_module_get_name(m), *path = kmod_module_get_path(m);
@@ -204,7 +213,8 @@ static int builder_add(Builder *b, struct kmod_module *m, bool install, const ch
                 return k;
         pm->name = strdup(name);
         pm->path = strdup(path);
-        pm->parameters = strdup(options ?: "");
+        /* libkmod joins options with a space even when the request adds none. */
+        pm->parameters = strndup(options ?: "", strlen_trimmed(options ?: ""));
         if (install)
                 pm->install_command = strdup(kmod_module_get_install_commands(m));
         if (!pm->name || !pm->path || !pm->parameters || (install && !pm->install_command))
@@ -232,8 +242,8 @@ static void on_print_action(struct kmod_module *m, bool install, const char *opt
 }
 
 /* Appends what probing one matched module would do to the plan. */
-static int resolver_probe(Resolver *r, Plan *plan, struct kmod_module *mod, unsigned flags,
-        const char *params)
+static int resolver_probe(
+        Resolver *r, Plan *plan, struct kmod_module *mod, unsigned flags, const char *params)
 {
         _cleanup_strv_free_ char **required = NULL;
         struct kmod_list *deps, *l;
@@ -242,8 +252,7 @@ static int resolver_probe(Resolver *r, Plan *plan, struct kmod_module *mod, unsi
 
         k = plan_add_name(&required, kmod_module_get_name(mod));
         deps = kmod_module_get_dependencies(mod);
-        kmod_list_foreach(l, deps)
-        {
+        kmod_list_foreach (l, deps) {
                 struct kmod_module *d = kmod_module_get_module(l);
 
                 if (k >= 0)
@@ -256,8 +265,8 @@ static int resolver_probe(Resolver *r, Plan *plan, struct kmod_module *mod, unsi
         b.required = required;
 
         current_builder = &b;
-        k = kmod_module_probe_insert_module(mod, flags, params && params[0] ? params : NULL, NULL,
-                NULL, on_print_action);
+        k = kmod_module_probe_insert_module(
+                mod, flags, params && params[0] ? params : NULL, NULL, NULL, on_print_action);
         current_builder = NULL;
         if (b.error < 0)
                 return b.error;
@@ -268,8 +277,8 @@ static int resolver_probe(Resolver *r, Plan *plan, struct kmod_module *mod, unsi
         return 0;
 }
 
-static int resolver_lookup(Resolver *r, Plan *plan, const char *alias, unsigned flags,
-        const char *params)
+static int resolver_lookup(
+        Resolver *r, Plan *plan, const char *alias, unsigned flags, const char *params)
 {
         struct kmod_list *list = NULL, *l;
         int k;
@@ -279,8 +288,7 @@ static int resolver_lookup(Resolver *r, Plan *plan, const char *alias, unsigned 
                 return k;
         if (!list)
                 return -ENOENT;
-        kmod_list_foreach(l, list)
-        {
+        kmod_list_foreach (l, list) {
                 struct kmod_module *mod = kmod_module_get_module(l);
 
                 if (k >= 0)
@@ -395,8 +403,8 @@ int resolver_resolve_modalias(Resolver *r, const char *modalias, const char *par
         return resolver_resolve(r, 'A', inputs, params, ret, NULL);
 }
 
-int resolver_resolve_names(Resolver *r, char *const *names, const char *params, Plan **ret,
-        char **ret_missing)
+int resolver_resolve_names(
+        Resolver *r, char *const *names, const char *params, Plan **ret, char **ret_missing)
 {
         int k;
 

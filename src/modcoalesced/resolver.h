@@ -33,8 +33,8 @@ int resolver_resolve_modalias(Resolver *r, const char *modalias, const char *par
 
 /* Module names or aliases, as `modprobe -a` resolves them: blacklist applied to aliases only.
  * -ENOENT: a name matched nothing; *ret_missing (optional, owned by the caller) names it. */
-int resolver_resolve_names(Resolver *r, char *const *names, const char *params, Plan **ret,
-        char **ret_missing);
+int resolver_resolve_names(
+        Resolver *r, char *const *names, const char *params, Plan **ret, char **ret_missing);
 
 /* Checks whether the index or configuration changed since the last look and reloads if so.
  * Returns 1 when it reloaded, 0 when nothing changed, < 0 on error. */

@@ -35,12 +35,12 @@
         static inline void f##p(type **p)                                                          \
         {                                                                                          \
                 if (*p)                                                                            \
-                        f(*p);                                                             \
+                        f(*p);                                                                     \
         }
 
 static inline void freep(void *p)
 {
-        free(*(void **)p);
+        free(*(void **) p);
 }
 #define _cleanup_free_ _cleanup_(freep)
 

@@ -133,7 +133,7 @@ int hashmap_put(Hashmap *h, const void *key, void *value)
         e = malloc(sizeof(*e));
         if (!e)
                 return -ENOMEM;
-        *e = (Entry) { .key = key, .value = value, .hash = hash };
+        *e = (Entry){ .key = key, .value = value, .hash = hash };
         *p = e;
         if (++h->n_entries > h->n_buckets)
                 hashmap_grow(h);

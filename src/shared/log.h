@@ -18,7 +18,7 @@ int log_internal(int level, int error, const char *file, int line, const char *f
 #define log_full_errno(level, error, ...)                                                          \
         ({                                                                                         \
                 int _l = (level), _e = (error);                                                    \
-                _l <= log_get_max_level() ? log_internal(_l, _e, __FILE__, __LINE__, __VA_ARGS__)   \
+                _l <= log_get_max_level() ? log_internal(_l, _e, __FILE__, __LINE__, __VA_ARGS__)  \
                                           : -(_e < 0 ? -_e : _e);                                  \
         })
 

@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: GPL-2.0
+/* mc_user2 — modcoalesced test module. Needs mc_shared; "mctest:multi" matches it and mc_user1. */
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/delay.h>
+int mc_shared_fn(void);
+static int __init mc_user2_init(void)
+{
+	return mc_shared_fn() - 1;
+}
+
+static void __exit mc_user2_exit(void)
+{
+}
+
+module_init(mc_user2_init);
+module_exit(mc_user2_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("modcoalesced test module mc_user2");
+MODULE_ALIAS("mctest:user2");
+MODULE_ALIAS("mctest:multi");
