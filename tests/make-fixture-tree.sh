@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make-fixture-tree.sh OUT [KVER] — builds the test modules in tests/modules against KVER's
-# headers (default: the newest /lib/modules/*/build) and lays out a module tree under OUT:
+# headers (default: $MODCOALESCED_KVER, which tools/dev sets, else the newest
+# /lib/modules/*/build) and lays out a module tree under OUT:
 #
 #   OUT/root/lib/modules/KVER/   the tree, indexed by depmod (pass it as the module dir)
 #   OUT/modprobe.d/              blacklist, options, softdep and install fixtures
@@ -13,7 +14,7 @@ set -euo pipefail
 
 out=$1
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/modules" && pwd)
-kver=${2:-}
+kver=${2:-${MODCOALESCED_KVER:-}}
 if [ -z "$kver" ]; then
         for d in /lib/modules/*/build; do
                 [ -e "$d/Makefile" ] && kver=$(basename "$(dirname "$d")")

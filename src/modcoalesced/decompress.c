@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* decompress.c — see decompress.h. Dispatch by codec and the one output-growth policy that
+ * every codec shares, so the max_out bound is enforced in a single place. */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "decompress-xz.h"
+#include "decompress-zstd.h"
+#include "decompress.h"
+
+/* Kernel modules compress 3–4×: most outputs fit the first guess or one doubling. */
+#define GUESS_RATIO 4
+#define GUESS_MIN_BYTES ((size_t) 64 << 10)
+
+Compression compression_from_magic(const void *buf, size_t n)
+{
+        static const uint8_t xz[] = { 0xfd, '7', 'z', 'X', 'Z', 0x00 };
+        static const uint8_t zstd[] = { 0x28, 0xb5, 0x2f, 0xfd };
+        static const uint8_t gzip[] = { 0x1f, 0x8b };
+
+        if (n >= sizeof(xz) && memcmp(buf, xz, sizeof(xz)) == 0)
+                return COMPRESSION_XZ;
+        if (n >= sizeof(zstd) && memcmp(buf, zstd, sizeof(zstd)) == 0)
+                return COMPRESSION_ZSTD;
+        if (n >= sizeof(gzip) && memcmp(buf, gzip, sizeof(gzip)) == 0)
+                return COMPRESSION_GZIP;
+        return COMPRESSION_NONE;
+}
+
+int decompress(Compression c, const void *in, size_t in_size, size_t max_out, void **ret_out,
+        size_t *ret_out_size)
+{
+        switch (c) {
+        case COMPRESSION_XZ:
+                return decompress_xz(in, in_size, max_out, ret_out, ret_out_size);
+        case COMPRESSION_ZSTD:
+                return decompress_zstd(in, in_size, max_out, ret_out, ret_out_size);
+        case COMPRESSION_GZIP:
+                /* No zlib support yet: the loader lets the kernel decompress .ko.gz itself. */
+                return -EOPNOTSUPP;
+        default:
+                /* Plain modules are handed to the kernel as they are, never copied through here. */
+                return -EINVAL;
+        }
+}
+
+int decompress_buffer_grow(void **buf, size_t *allocated, size_t in_size, size_t max_out)
+{
+        /* One byte past the bound tells "exactly max_out bytes" from "more". */
+        size_t limit = max_out < SIZE_MAX ? max_out + 1 : SIZE_MAX, n;
+        void *p;
+
+        if (*allocated >= limit)
+                return -EFBIG;
+        if (*allocated == 0)
+                n = in_size > limit / GUESS_RATIO ? limit : in_size * GUESS_RATIO;
+        else
+                n = *allocated > limit / 2 ? limit : *allocated * 2;
+        if (n < GUESS_MIN_BYTES)
+                n = GUESS_MIN_BYTES < limit ? GUESS_MIN_BYTES : limit;
+
+        p = realloc(*buf, n);
+        if (!p)
+                return -ENOMEM;
+        *buf = p;
+        *allocated = n;
+        return 0;
+}
