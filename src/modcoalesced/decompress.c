@@ -37,7 +37,8 @@ int decompress(Compression c, const void *in, size_t in_size, size_t max_out, vo
         case COMPRESSION_ZSTD:
                 return decompress_zstd(in, in_size, max_out, ret_out, ret_out_size);
         case COMPRESSION_GZIP:
-                /* No zlib support yet: the loader lets the kernel decompress .ko.gz itself. */
+                /* No zlib support yet. The same answer as for a codec left out of the build, so
+                 * callers handle both alike (e.g. by letting the kernel decompress the file). */
                 return -EOPNOTSUPP;
         default:
                 /* Plain modules are handed to the kernel as they are, never copied through here. */

@@ -38,6 +38,12 @@
                         f(*p);                                                                     \
         }
 
+static inline void *mfree(void *p)
+{
+        free(p);
+        return NULL;
+}
+
 static inline void freep(void *p)
 {
         free(*(void **) p);

@@ -1,0 +1,392 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* loader.c — see loader.h. One mutex guards the queue and the done list; a worker holds it only
+ * to take a job or hand one back, never across a read, a decompression or a kernel call. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "decompress.h"
+#include "install-command.h"
+#include "loader.h"
+#include "log.h"
+
+#define WORKERS_MAX 64u
+#define WORKER_STACK_SIZE (512u * 1024u)
+/* Transient EINTR/EAGAIN from a read are retried this often before giving up. */
+#define READ_RETRIES_MAX 16
+
+static const char *const stage_names[_LOAD_STAGE_MAX] = {
+        [LOAD_STAGE_WAITING_DEPS] = "waiting-deps",
+        [LOAD_STAGE_QUEUED] = "queued",
+        [LOAD_STAGE_READING] = "reading",
+        [LOAD_STAGE_DECOMPRESSING] = "decompressing",
+        [LOAD_STAGE_LOADING] = "loading",
+        [LOAD_STAGE_INSTALL] = "install-command",
+};
+
+static const char *const method_names[_LOAD_METHOD_MAX] = {
+        [LOAD_METHOD_NONE] = "none",
+        [LOAD_METHOD_FINIT] = "finit_module",
+        [LOAD_METHOD_FINIT_COMPRESSED] = "finit_module-compressed",
+        [LOAD_METHOD_INIT] = "init_module",
+        [LOAD_METHOD_INSTALL] = "install-command",
+};
+
+const char *load_stage_to_string(LoadStage s)
+{
+        return s >= 0 && s < _LOAD_STAGE_MAX ? stage_names[s] : NULL;
+}
+
+const char *load_method_to_string(LoadMethod m)
+{
+        return m >= 0 && m < _LOAD_METHOD_MAX ? method_names[m] : NULL;
+}
+
+int load_job_new(LoadJob **ret, const char *name, const char *path, const char *params,
+        const char *install_command)
+{
+        _cleanup_(load_job_freep) LoadJob *j = NULL;
+
+        j = calloc(1, sizeof(*j));
+        if (!j)
+                return -ENOMEM;
+        j->name = strdup(name);
+        j->path = strdup(path ?: "");
+        j->params = strdup(params ?: "");
+        if (install_command)
+                j->install_command = strdup(install_command);
+        if (!j->name || !j->path || !j->params || (install_command && !j->install_command))
+                return -ENOMEM;
+        j->decompress_max = DECOMPRESS_MAX_DEFAULT;
+        atomic_init(&j->stage, LOAD_STAGE_QUEUED);
+        *ret = TAKE_PTR(j);
+        return 0;
+}
+
+LoadJob *load_job_free(LoadJob *j)
+{
+        if (!j)
+                return NULL;
+        free(j->name);
+        free(j->path);
+        free(j->params);
+        free(j->install_command);
+        free(j);
+        return NULL;
+}
+
+static void job_set_stage(LoadJob *j, LoadStage s)
+{
+        atomic_store(&j->stage, s);
+}
+
+/* Reads the whole file (at most max bytes) through the kernel boundary. */
+static int read_file(LoadJob *j, Kernel *k, int fd, void **ret, size_t *ret_size)
+{
+        _cleanup_free_ void *buf = NULL;
+        size_t size, done = 0;
+        unsigned retries = 0;
+        struct stat st;
+
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EBADF;
+        if ((uint64_t) st.st_size > j->decompress_max)
+                return -EFBIG;
+        size = (size_t) st.st_size;
+        j->file_size = size;
+        buf = malloc(size ?: 1);
+        if (!buf)
+                return -ENOMEM;
+        while (done < size) {
+                ssize_t n = kernel_pread(k, fd, (char *) buf + done, size - done, (off_t) done);
+
+                if (n == -EINTR || n == -EAGAIN) {
+                        if (++retries > READ_RETRIES_MAX)
+                                return (int) n;
+                        continue;
+                }
+                if (n < 0)
+                        return (int) n;
+                if (n == 0)
+                        return -EIO; /* The file shrank under us. */
+                done += (size_t) n;
+                j->bytes_read += (uint64_t) n;
+        }
+        *ret = TAKE_PTR(buf);
+        *ret_size = size;
+        return 0;
+}
+
+/* Decompresses in userspace (if needed) and hands the image to init_module(). */
+static int load_from_buffer(LoadJob *j, Kernel *k, int fd, Compression c)
+{
+        _cleanup_free_ void *file = NULL, *image = NULL;
+        size_t file_size = 0, image_size = 0;
+        int r;
+
+        job_set_stage(j, LOAD_STAGE_READING);
+        r = read_file(j, k, fd, &file, &file_size);
+        if (r < 0)
+                return r;
+        if (c != COMPRESSION_NONE) {
+                job_set_stage(j, LOAD_STAGE_DECOMPRESSING);
+                r = decompress(c, file, file_size, j->decompress_max, &image, &image_size);
+                if (r < 0)
+                        return r;
+                j->bytes_decompressed = image_size;
+                file = mfree(file);
+        } else {
+                image = TAKE_PTR(file);
+                image_size = file_size;
+        }
+        job_set_stage(j, LOAD_STAGE_LOADING);
+        j->method = LOAD_METHOD_INIT;
+        return kernel_init_module(k, j->name, image, image_size, j->params);
+}
+
+static int load_file(LoadJob *j, Kernel *k)
+{
+        _cleanup_close_ int fd = -EBADF;
+        unsigned char magic[8];
+        struct stat st;
+        Compression c;
+        ssize_t n;
+        int r;
+
+        job_set_stage(j, LOAD_STAGE_READING);
+        r = kernel_open_module(k, j->path, &fd);
+        if (r < 0)
+                return r;
+        if (fstat(fd, &st) == 0)
+                j->file_size = (uint64_t) st.st_size;
+
+        /* The file's first bytes decide, not its name. */
+        do
+                n = kernel_pread(k, fd, magic, sizeof(magic), 0);
+        while (n == -EINTR || n == -EAGAIN);
+        if (n < 0)
+                return (int) n;
+        j->bytes_read += (uint64_t) n;
+        c = compression_from_magic(magic, (size_t) n);
+
+        job_set_stage(j, LOAD_STAGE_LOADING);
+        if (c == COMPRESSION_NONE) {
+                j->method = LOAD_METHOD_FINIT;
+                r = kernel_finit_module(k, j->name, fd, j->params, 0);
+                if (r != -ENOSYS)
+                        return r;
+        } else if (c == j->kernel_compression) {
+                j->method = LOAD_METHOD_FINIT_COMPRESSED;
+                r = kernel_finit_module(k, j->name, fd, j->params, MODULE_INIT_COMPRESSED_FILE);
+                /* ENOSYS: no in-kernel decompression after all; EINVAL from xz: the kernel's
+                 * decoder refuses the file (CRC64, big dictionary). Either way, decompress here,
+                 * once. A module whose own init fails with EINVAL is then tried a second time:
+                 * the kernel gives no way to tell the two apart. */
+                if (r != -ENOSYS && !(r == -EINVAL && c == COMPRESSION_XZ))
+                        return r;
+                j->fell_back = true;
+        }
+        return load_from_buffer(j, k, fd, c);
+}
+
+void load_job_run(LoadJob *j, Kernel *k)
+{
+        int r;
+
+        j->started = now_usec();
+        if (j->install_command) {
+                job_set_stage(j, LOAD_STAGE_INSTALL);
+                j->method = LOAD_METHOD_INSTALL;
+                r = install_command_run(j->name, j->install_command, j->params);
+        } else
+                r = load_file(j, k);
+        j->error = r < 0 ? r : 0;
+        j->failed_stage = load_job_stage(j);
+        j->finished = now_usec();
+}
+
+struct Loader {
+        sd_event_source *source;
+        int efd;
+        Kernel *kernel;
+        LoaderDoneFunc done;
+        void *userdata;
+
+        pthread_mutex_t lock;
+        pthread_cond_t wake;
+        LIST_HEAD(LoadJob) queue;
+        LIST_HEAD(LoadJob) finished;
+        pthread_t threads[WORKERS_MAX];
+        unsigned n_threads, n_idle, max_threads;
+        bool shutdown;
+};
+
+static void *worker_main(void *p)
+{
+        Loader *l = p;
+        LoadJob *j;
+
+        pthread_mutex_lock(&l->lock);
+        for (;;) {
+                while (!l->shutdown && LIST_IS_EMPTY(l->queue)) {
+                        l->n_idle++;
+                        pthread_cond_wait(&l->wake, &l->lock);
+                        l->n_idle--;
+                }
+                if (l->shutdown)
+                        break;
+                j = LIST_POP(queue, l->queue);
+                pthread_mutex_unlock(&l->lock);
+
+                load_job_run(j, l->kernel);
+
+                pthread_mutex_lock(&l->lock);
+                LIST_APPEND(queue, l->finished, j);
+                (void) eventfd_write(l->efd, 1);
+        }
+        pthread_mutex_unlock(&l->lock);
+        return NULL;
+}
+
+static int on_finished(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        Loader *l = userdata;
+        LIST_HEAD(LoadJob) done;
+        eventfd_t v;
+        LoadJob *j;
+
+        (void) eventfd_read(l->efd, &v);
+        pthread_mutex_lock(&l->lock);
+        done.head = l->finished.head;
+        done.tail = l->finished.tail;
+        l->finished.head = l->finished.tail = NULL;
+        pthread_mutex_unlock(&l->lock);
+
+        while ((j = LIST_POP(queue, done)))
+                l->done(j, l->userdata);
+        return 0;
+}
+
+static unsigned default_workers(void)
+{
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+        /* The kernel serialises much of a load; more threads than CPUs only add contention. */
+        if (n < 2)
+                return 2;
+        return n > 16 ? 16 : (unsigned) n;
+}
+
+int loader_new(Loader **ret, sd_event *e, Kernel *k, unsigned n_workers, LoaderDoneFunc done,
+        void *userdata)
+{
+        Loader *l;
+        int r;
+
+        l = calloc(1, sizeof(*l));
+        if (!l)
+                return -ENOMEM;
+        pthread_mutex_init(&l->lock, NULL);
+        pthread_cond_init(&l->wake, NULL);
+        l->kernel = k;
+        l->done = done;
+        l->userdata = userdata;
+        l->max_threads = n_workers == 0 ? default_workers() : n_workers;
+        if (l->max_threads > WORKERS_MAX)
+                l->max_threads = WORKERS_MAX;
+        l->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (l->efd < 0) {
+                r = -errno;
+                loader_free(l);
+                return r;
+        }
+        r = sd_event_add_io(e, &l->source, l->efd, EPOLLIN, on_finished, l);
+        if (r < 0) {
+                loader_free(l);
+                return r;
+        }
+        (void) sd_event_source_set_description(l->source, "loader-finished");
+        *ret = l;
+        return 0;
+}
+
+Loader *loader_free(Loader *l)
+{
+        LoadJob *j;
+
+        if (!l)
+                return NULL;
+        pthread_mutex_lock(&l->lock);
+        l->shutdown = true;
+        pthread_cond_broadcast(&l->wake);
+        pthread_mutex_unlock(&l->lock);
+        /* A worker inside finit_module() returns when the module's init does. */
+        for (unsigned i = 0; i < l->n_threads; i++)
+                pthread_join(l->threads[i], NULL);
+        while ((j = LIST_POP(queue, l->queue)))
+                load_job_free(j);
+        while ((j = LIST_POP(queue, l->finished)))
+                load_job_free(j);
+        sd_event_source_disable_unref(l->source);
+        safe_close(l->efd);
+        pthread_cond_destroy(&l->wake);
+        pthread_mutex_destroy(&l->lock);
+        free(l);
+        return NULL;
+}
+
+static int loader_spawn_worker(Loader *l)
+{
+        sigset_t all, saved;
+        pthread_attr_t attr;
+        int r;
+
+        pthread_attr_init(&attr);
+        pthread_attr_setstacksize(&attr, WORKER_STACK_SIZE);
+        /* Workers never take signals: sd-event handles them on the loop thread. */
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &saved);
+        r = pthread_create(&l->threads[l->n_threads], &attr, worker_main, l);
+        pthread_sigmask(SIG_SETMASK, &saved, NULL);
+        pthread_attr_destroy(&attr);
+        if (r != 0)
+                return -r;
+        l->n_threads++;
+        return 0;
+}
+
+int loader_submit(Loader *l, LoadJob *j)
+{
+        int r = 0;
+
+        job_set_stage(j, LOAD_STAGE_QUEUED);
+        pthread_mutex_lock(&l->lock);
+        LIST_APPEND(queue, l->queue, j);
+        if (l->n_idle == 0 && l->n_threads < l->max_threads) {
+                r = loader_spawn_worker(l);
+                if (r < 0 && l->n_threads > 0)
+                        r = 0; /* The existing workers will get to it. */
+                if (r < 0)
+                        LIST_REMOVE(queue, l->queue, j);
+        }
+        pthread_cond_signal(&l->wake);
+        pthread_mutex_unlock(&l->lock);
+        return r;
+}
+
+unsigned loader_n_workers(const Loader *l)
+{
+        return l->n_threads;
+}
+
+unsigned loader_max_workers(const Loader *l)
+{
+        return l->max_threads;
+}

@@ -1,0 +1,337 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* kernel-fake.c — see kernel-fake.h. It keeps the kernel's rules that the engine relies on: a
+ * live module answers EEXIST, a going one EBUSY, an image must be ELF (ENOEXEC otherwise). */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kernel-fake.h"
+#include "modname.h"
+
+#define FAKE_MODULES_MAX 128
+
+typedef struct FakeModule {
+        char name[MODULE_NAME_MAX + 1];
+        KernelModuleState state;
+        int result;
+        bool hold;
+        unsigned blocked;
+        unsigned loads;
+        uint64_t image_size;
+} FakeModule;
+
+struct KernelFake {
+        Kernel kernel;
+        pthread_mutex_t lock;
+        pthread_cond_t changed;
+        Compression compression;
+        int compressed_error;
+        FakeModule modules[FAKE_MODULES_MAX];
+        size_t n_modules;
+        unsigned concurrent;
+        KernelFakeCounts counts;
+};
+
+static KernelFake *fake_of(Kernel *k)
+{
+        return k->userdata;
+}
+
+/* Called with the lock held. */
+static FakeModule *fake_module(KernelFake *f, const char *name)
+{
+        for (size_t i = 0; i < f->n_modules; i++)
+                if (strcmp(f->modules[i].name, name) == 0)
+                        return &f->modules[i];
+        if (f->n_modules >= FAKE_MODULES_MAX || strlen(name) > MODULE_NAME_MAX)
+                abort();
+        FakeModule *m = &f->modules[f->n_modules++];
+        *m = (FakeModule) {};
+        strcpy(m->name, name);
+        return m;
+}
+
+static int fake_open_module(Kernel *k, const char *path, int *ret_fd)
+{
+        KernelFake *f = fake_of(k);
+        int fd;
+
+        pthread_mutex_lock(&f->lock);
+        f->counts.opens++;
+        pthread_mutex_unlock(&f->lock);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        *ret_fd = fd;
+        return 0;
+}
+
+static ssize_t fake_pread(Kernel *k, int fd, void *buf, size_t n, off_t offset)
+{
+        KernelFake *f = fake_of(k);
+        ssize_t r = pread(fd, buf, n, offset);
+
+        if (r < 0)
+                return -errno;
+        pthread_mutex_lock(&f->lock);
+        f->counts.preads++;
+        f->counts.bytes_read += (uint64_t) r;
+        pthread_mutex_unlock(&f->lock);
+        return r;
+}
+
+/* The part of a load the kernel does after it has the image: name lookup, init. */
+static int fake_load(KernelFake *f, const char *name, uint64_t image_size)
+{
+        FakeModule *m;
+        int r;
+
+        pthread_mutex_lock(&f->lock);
+        m = fake_module(f, name);
+        if (m->state == KERNEL_MODULE_LIVE) {
+                pthread_mutex_unlock(&f->lock);
+                return -EEXIST;
+        }
+        if (m->state == KERNEL_MODULE_GOING) {
+                pthread_mutex_unlock(&f->lock);
+                return -EBUSY;
+        }
+        f->counts.loads++;
+        m->loads++;
+        m->image_size = image_size;
+        if (++f->concurrent > f->counts.max_concurrent)
+                f->counts.max_concurrent = f->concurrent;
+        m->state = KERNEL_MODULE_COMING;
+        while (m->hold) {
+                m->blocked++;
+                pthread_cond_broadcast(&f->changed);
+                pthread_cond_wait(&f->changed, &f->lock);
+                m->blocked--;
+        }
+        r = m->result;
+        m->state = r == 0 ? KERNEL_MODULE_LIVE : KERNEL_MODULE_ABSENT;
+        f->concurrent--;
+        pthread_mutex_unlock(&f->lock);
+        return r;
+}
+
+static int fake_finit_module(Kernel *k, const char *name, int fd, const char *params,
+        unsigned flags)
+{
+        KernelFake *f = fake_of(k);
+        int injected;
+        off_t size;
+
+        pthread_mutex_lock(&f->lock);
+        f->counts.finit_calls++;
+        if (flags & MODULE_INIT_COMPRESSED_FILE)
+                f->counts.finit_compressed_calls++;
+        injected = (flags & MODULE_INIT_COMPRESSED_FILE) ? f->compressed_error : 0;
+        if (injected == 0 && (flags & MODULE_INIT_COMPRESSED_FILE) &&
+                f->compression == COMPRESSION_NONE)
+                injected = -EOPNOTSUPP;
+        pthread_mutex_unlock(&f->lock);
+        if (injected != 0)
+                return injected;
+        size = lseek(fd, 0, SEEK_END);
+        return fake_load(f, name, size < 0 ? 0 : (uint64_t) size);
+}
+
+static int fake_init_module(Kernel *k, const char *name, const void *image, size_t size,
+        const char *params)
+{
+        KernelFake *f = fake_of(k);
+
+        pthread_mutex_lock(&f->lock);
+        f->counts.init_calls++;
+        pthread_mutex_unlock(&f->lock);
+        if (size < 4 || memcmp(image, "\177ELF", 4) != 0)
+                return -ENOEXEC;
+        return fake_load(f, name, size);
+}
+
+static int fake_module_state(Kernel *k, const char *name, KernelModuleState *ret)
+{
+        KernelFake *f = fake_of(k);
+
+        pthread_mutex_lock(&f->lock);
+        f->counts.state_reads++;
+        *ret = fake_module(f, name)->state;
+        pthread_mutex_unlock(&f->lock);
+        return 0;
+}
+
+static int fake_scan_modules(Kernel *k, KernelScanFunc fn, void *userdata)
+{
+        KernelFake *f = fake_of(k);
+        FakeModule copy[FAKE_MODULES_MAX];
+        size_t n;
+
+        pthread_mutex_lock(&f->lock);
+        n = f->n_modules;
+        memcpy(copy, f->modules, n * sizeof(FakeModule));
+        pthread_mutex_unlock(&f->lock);
+        for (size_t i = 0; i < n; i++)
+                if (copy[i].state != KERNEL_MODULE_ABSENT) {
+                        int r = fn(copy[i].name, copy[i].state, userdata);
+                        if (r < 0)
+                                return r;
+                }
+        return 0;
+}
+
+static int fake_compression(Kernel *k, Compression *ret)
+{
+        KernelFake *f = fake_of(k);
+
+        pthread_mutex_lock(&f->lock);
+        *ret = f->compression;
+        pthread_mutex_unlock(&f->lock);
+        return 0;
+}
+
+static const KernelOps fake_ops = {
+        .open_module = fake_open_module,
+        .pread = fake_pread,
+        .finit_module = fake_finit_module,
+        .init_module = fake_init_module,
+        .module_state = fake_module_state,
+        .scan_modules = fake_scan_modules,
+        .compression = fake_compression,
+};
+
+int kernel_fake_new(KernelFake **ret)
+{
+        KernelFake *f = calloc(1, sizeof(*f));
+
+        if (!f)
+                return -ENOMEM;
+        pthread_mutex_init(&f->lock, NULL);
+        pthread_cond_init(&f->changed, NULL);
+        f->kernel.ops = &fake_ops;
+        f->kernel.userdata = f;
+        *ret = f;
+        return 0;
+}
+
+KernelFake *kernel_fake_free(KernelFake *f)
+{
+        if (!f)
+                return NULL;
+        pthread_cond_destroy(&f->changed);
+        pthread_mutex_destroy(&f->lock);
+        free(f);
+        return NULL;
+}
+
+Kernel *kernel_fake_kernel(KernelFake *f)
+{
+        return &f->kernel;
+}
+
+void kernel_fake_set_compression(KernelFake *f, Compression c)
+{
+        pthread_mutex_lock(&f->lock);
+        f->compression = c;
+        pthread_mutex_unlock(&f->lock);
+}
+
+void kernel_fake_set_compressed_error(KernelFake *f, int error)
+{
+        pthread_mutex_lock(&f->lock);
+        f->compressed_error = error;
+        pthread_mutex_unlock(&f->lock);
+}
+
+void kernel_fake_set_result(KernelFake *f, const char *name, int error)
+{
+        pthread_mutex_lock(&f->lock);
+        fake_module(f, name)->result = error;
+        pthread_mutex_unlock(&f->lock);
+}
+
+void kernel_fake_set_state(KernelFake *f, const char *name, KernelModuleState s)
+{
+        pthread_mutex_lock(&f->lock);
+        fake_module(f, name)->state = s;
+        pthread_mutex_unlock(&f->lock);
+}
+
+KernelModuleState kernel_fake_get_state(KernelFake *f, const char *name)
+{
+        KernelModuleState s;
+
+        pthread_mutex_lock(&f->lock);
+        s = fake_module(f, name)->state;
+        pthread_mutex_unlock(&f->lock);
+        return s;
+}
+
+void kernel_fake_hold(KernelFake *f, const char *name)
+{
+        pthread_mutex_lock(&f->lock);
+        fake_module(f, name)->hold = true;
+        pthread_mutex_unlock(&f->lock);
+}
+
+void kernel_fake_release(KernelFake *f, const char *name)
+{
+        pthread_mutex_lock(&f->lock);
+        fake_module(f, name)->hold = false;
+        pthread_cond_broadcast(&f->changed);
+        pthread_mutex_unlock(&f->lock);
+}
+
+bool kernel_fake_wait_blocked(KernelFake *f, const char *name, unsigned n, usec_t timeout)
+{
+        usec_t deadline = now_usec() + timeout;
+        bool ok;
+
+        pthread_mutex_lock(&f->lock);
+        while (!(ok = fake_module(f, name)->blocked >= n) && now_usec() < deadline) {
+                struct timespec ts;
+
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_nsec += 10 * 1000 * 1000;
+                if (ts.tv_nsec >= 1000000000) {
+                        ts.tv_sec++;
+                        ts.tv_nsec -= 1000000000;
+                }
+                pthread_cond_timedwait(&f->changed, &f->lock, &ts);
+        }
+        pthread_mutex_unlock(&f->lock);
+        return ok;
+}
+
+KernelFakeCounts kernel_fake_counts(KernelFake *f)
+{
+        KernelFakeCounts c;
+
+        pthread_mutex_lock(&f->lock);
+        c = f->counts;
+        pthread_mutex_unlock(&f->lock);
+        return c;
+}
+
+unsigned kernel_fake_loads(KernelFake *f, const char *name)
+{
+        unsigned n;
+
+        pthread_mutex_lock(&f->lock);
+        n = fake_module(f, name)->loads;
+        pthread_mutex_unlock(&f->lock);
+        return n;
+}
+
+uint64_t kernel_fake_last_image_size(KernelFake *f, const char *name)
+{
+        uint64_t n;
+
+        pthread_mutex_lock(&f->lock);
+        n = fake_module(f, name)->image_size;
+        pthread_mutex_unlock(&f->lock);
+        return n;
+}

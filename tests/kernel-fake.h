@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* kernel-fake.h — a Kernel for tests: real files are opened and read (so decompression is
+ * real), every call is counted, load results and /sys/module states are scripted, and a test
+ * can hold a module's loads "inside the kernel" until it releases them. Thread-safe. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kernel.h"
+#include "time-util.h"
+
+typedef struct KernelFake KernelFake;
+
+typedef struct KernelFakeCounts {
+        unsigned opens;
+        unsigned preads;
+        uint64_t bytes_read;
+        unsigned finit_calls;            /* all finit_module() calls */
+        unsigned finit_compressed_calls; /* with MODULE_INIT_COMPRESSED_FILE */
+        unsigned init_calls;
+        unsigned loads;          /* calls that got past "already loaded": full load attempts */
+        unsigned max_concurrent; /* most load calls inside the "kernel" at once */
+        unsigned state_reads;
+} KernelFakeCounts;
+
+int kernel_fake_new(KernelFake **ret);
+KernelFake *kernel_fake_free(KernelFake *f);
+Kernel *kernel_fake_kernel(KernelFake *f);
+
+/* What /sys/module/compression says (default: none). */
+void kernel_fake_set_compression(KernelFake *f, Compression c);
+/* What loads of `name` return from now on (default 0); the module is live after a 0. */
+void kernel_fake_set_result(KernelFake *f, const char *name, int error);
+/* finit_module() with MODULE_INIT_COMPRESSED_FILE returns this (0: behave as the kernel). */
+void kernel_fake_set_compressed_error(KernelFake *f, int error);
+/* The module's state in /sys/module. */
+void kernel_fake_set_state(KernelFake *f, const char *name, KernelModuleState s);
+KernelModuleState kernel_fake_get_state(KernelFake *f, const char *name);
+
+/* Loads of `name` block inside the kernel until released. */
+void kernel_fake_hold(KernelFake *f, const char *name);
+void kernel_fake_release(KernelFake *f, const char *name);
+/* Waits until at least n loads of `name` are blocked; false on timeout. */
+bool kernel_fake_wait_blocked(KernelFake *f, const char *name, unsigned n, usec_t timeout);
+
+KernelFakeCounts kernel_fake_counts(KernelFake *f);
+/* Full load attempts of one module. */
+unsigned kernel_fake_loads(KernelFake *f, const char *name);
+/* Size of the last image init_module() got for the module, and whether it was ELF. */
+uint64_t kernel_fake_last_image_size(KernelFake *f, const char *name);

@@ -1,0 +1,932 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* test-engine — the coalescing engine against the fake kernel, with exact counts of opens,
+ * reads, decompressions and kernel calls. Plans come from the resolver on the fixture tree
+ * (real xz, zstd and plain modules), or are built by hand where a test needs odd files. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "engine.h"
+#include "fixture.h"
+#include "kernel-fake.h"
+#include "resolver.h"
+
+static Fixture fx;
+
+#define MAX_RESULTS 8
+
+typedef struct Record {
+        int error;
+        char failed[64];
+        size_t n;
+        RequestResult results[MAX_RESULTS];
+} Record;
+
+typedef struct Harness {
+        sd_event *event;
+        KernelFake *fake;
+        Engine *engine;
+        Resolver *resolver;
+        Record *records;
+        size_t n_records, allocated;
+} Harness;
+
+static void on_done(Request *r, void *userdata)
+{
+        Harness *h = userdata;
+        const char *failed = NULL;
+        Record *rec;
+
+        if (h->n_records == h->allocated) {
+                h->allocated = h->allocated ? h->allocated * 2 : 64;
+                h->records = realloc(h->records, h->allocated * sizeof(Record));
+                assert_non_null(h->records);
+        }
+        rec = &h->records[h->n_records++];
+        *rec = (Record) { .error = request_error(r, &failed) };
+        if (failed)
+                snprintf(rec->failed, sizeof(rec->failed), "%s", failed);
+        rec->n = request_plan(r)->n_modules;
+        assert_true(rec->n <= MAX_RESULTS);
+        for (size_t i = 0; i < rec->n; i++)
+                rec->results[i] = *request_result(r, i);
+}
+
+/* States of the fake kernel are set before the engine scans them. */
+static void harness_init(Harness *h, const EngineConfig *config, Compression kernel_compression)
+{
+        const char *const conf[] = { fx.conf, NULL };
+
+        *h = (Harness) {};
+        assert_int_equal(sd_event_new(&h->event), 0);
+        assert_int_equal(kernel_fake_new(&h->fake), 0);
+        kernel_fake_set_compression(h->fake, kernel_compression);
+        assert_int_equal(engine_new(&h->engine, h->event, kernel_fake_kernel(h->fake), config), 0);
+        assert_int_equal(resolver_new(&h->resolver, fx.moddir, conf), 0);
+}
+
+static void harness_start(Harness *h)
+{
+        assert_int_equal(engine_start(h->engine), 0);
+}
+
+static void harness_done(Harness *h)
+{
+        engine_free(h->engine);
+        resolver_free(h->resolver);
+        kernel_fake_free(h->fake);
+        sd_event_unref(h->event);
+        free(h->records);
+}
+
+static Plan *plan_for(Harness *h, const char *name)
+{
+        Plan *p = NULL;
+
+        assert_int_equal(resolver_resolve_names(h->resolver, (char *const[]) { (char *) name, NULL },
+                                 NULL, &p, NULL),
+                0);
+        return p;
+}
+
+static Plan *plan_for_params(Harness *h, const char *name, const char *params)
+{
+        Plan *p = NULL;
+
+        assert_int_equal(resolver_resolve_names(h->resolver, (char *const[]) { (char *) name, NULL },
+                                 params, &p, NULL),
+                0);
+        return p;
+}
+
+/* A one-module plan for any file, under any name. */
+static Plan *plan_single(const char *name, const char *path, const char *install)
+{
+        PlanModule *pm;
+        struct stat st;
+        Plan *p;
+
+        assert_int_equal(plan_new(&p), 0);
+        assert_int_equal(plan_append(p, &pm), 0);
+        pm->name = strdup(name);
+        pm->path = strdup(path);
+        pm->parameters = strdup("");
+        pm->install_command = install ? strdup(install) : NULL;
+        pm->target = true;
+        pm->compression = compression_from_path(path);
+        if (stat(path, &st) == 0) {
+                pm->dev = st.st_dev;
+                pm->ino = st.st_ino;
+        }
+        return p;
+}
+
+static Request *submit(Harness *h, Plan *p)
+{
+        Request *r = NULL;
+
+        assert_true(engine_submit(h->engine, p, resolver_generation(h->resolver), on_done, h, &r) >=
+                0);
+        return r;
+}
+
+static void run_until(Harness *h, size_t n_records)
+{
+        usec_t deadline = now_usec() + 20 * USEC_PER_SEC;
+
+        while (h->n_records < n_records) {
+                assert_true(now_usec() < deadline);
+                assert_true(sd_event_run(h->event, 10 * USEC_PER_MSEC) >= 0);
+        }
+}
+
+static void run_for(Harness *h, usec_t t)
+{
+        usec_t deadline = now_usec() + t;
+
+        while (now_usec() < deadline)
+                assert_true(sd_event_run(h->event, 5 * USEC_PER_MSEC) >= 0);
+}
+
+static const RequestResult *result_of(const Record *rec, size_t i)
+{
+        assert_true(i < rec->n);
+        return &rec->results[i];
+}
+
+static size_t index_of(const Plan *p, const char *name)
+{
+        for (size_t i = 0; i < p->n_modules; i++)
+                if (strcmp(p->modules[i].name, name) == 0)
+                        return i;
+        fail_msg("%s not in plan", name);
+        return 0;
+}
+
+static char path_buf[1200];
+static const char *fixture_path(const char *file)
+{
+        snprintf(path_buf, sizeof(path_buf), "%s/kernel/mctest/%s", fx.moddir, file);
+        return path_buf;
+}
+
+/* -- coalescing -------------------------------------------------------------------------------- */
+
+/* 1000 requests for one zstd module on an xz kernel (the userspace path): one open, one read
+ * of the file, one decompression, one kernel call, 1000 identical answers. */
+static void test_thousand_waiters_userspace_path(void **state)
+{
+        _cleanup_(plan_unrefp) Plan *p = NULL;
+        struct stat st;
+        Harness h;
+
+        harness_init(&h, NULL, COMPRESSION_XZ);
+        harness_start(&h);
+        p = plan_single("mc_user2", fixture_path("mc_user2.ko.zst"), NULL);
+        kernel_fake_hold(h.fake, "mc_user2");
+        for (int i = 0; i < 1000; i++)
+                assert_non_null(submit(&h, p));
+        assert_true(kernel_fake_wait_blocked(h.fake, "mc_user2", 1, 5 * USEC_PER_SEC));
+        assert_int_equal(engine_n_waiting(h.engine), 1000);
+        assert_int_equal(engine_n_in_flight(h.engine), 1);
+        kernel_fake_release(h.fake, "mc_user2");
+        run_until(&h, 1000);
+
+        KernelFakeCounts c = kernel_fake_counts(h.fake);
+        EngineStats s = engine_stats(h.engine);
+        assert_int_equal(c.opens, 1);
+        assert_int_equal(c.init_calls, 1);
+        assert_int_equal(c.finit_calls, 0);
+        assert_int_equal(c.loads, 1);
+        assert_int_equal(s.loads, 1);
+        assert_int_equal(s.coalesced_by_name, 999);
+        assert_int_equal(stat(fixture_path("mc_user2.ko.zst"), &st), 0);
+        /* The magic bytes, then the whole file once. */
+        assert_int_equal(c.bytes_read, 8 + (uint64_t) st.st_size);
+        assert_int_equal(s.bytes_read, c.bytes_read);
+        assert_true(s.bytes_decompressed > (uint64_t) st.st_size);
+        assert_int_equal(s.bytes_decompressed, kernel_fake_last_image_size(h.fake, "mc_user2"));
+        assert_int_equal(s.bytes_not_read, 999 * (uint64_t) st.st_size);
+        for (size_t i = 0; i < 1000; i++) {
+                assert_int_equal(h.records[i].error, 0);
+                assert_int_equal(result_of(&h.records[i], 0)->outcome, OUTCOME_LOADED);
+        }
+        assert_int_equal(engine_n_waiting(h.engine), 0);
+        assert_int_equal(engine_n_requests(h.engine), 0);
+        harness_done(&h);
+}
+
+/* The same with the kernel decompressing: the fd goes to finit_module() once, nothing is read
+ * in userspace but the magic. */
+static void test_thousand_waiters_kernel_path(void **state)
+{
+        _cleanup_(plan_unrefp) Plan *p = NULL;
+        Harness h;
+
+        harness_init(&h, NULL, COMPRESSION_XZ);
+        harness_start(&h);
+        p = plan_single("mc_user1", fixture_path("mc_user1.ko.xz"), NULL);
+        kernel_fake_hold(h.fake, "mc_user1");
+        for (int i = 0; i < 1000; i++)
+                submit(&h, p);
+        assert_true(kernel_fake_wait_blocked(h.fake, "mc_user1", 1, 5 * USEC_PER_SEC));
+        kernel_fake_release(h.fake, "mc_user1");
+        run_until(&h, 1000);
+
+        KernelFakeCounts c = kernel_fake_counts(h.fake);
+        assert_int_equal(c.opens, 1);
+        assert_int_equal(c.finit_compressed_calls, 1);
+        assert_int_equal(c.finit_calls, 1);
+        assert_int_equal(c.init_calls, 0);
+        assert_int_equal(c.bytes_read, 8);
+        assert_int_equal(engine_stats(h.engine).bytes_decompressed, 0);
+        for (size_t i = 0; i < 1000; i++)
+                assert_int_equal(result_of(&h.records[i], 0)->outcome, OUTCOME_LOADED);
+        harness_done(&h);
+}
+
+/* By name, by alias and through a symlink (another name, the same file): one load. */
+static void test_coalesce_by_name_alias_and_inode(void **state)
+{
+        _cleanup_(plan_unrefp) Plan *by_name = NULL, *by_alias = NULL, *by_link = NULL;
+        char link[1200];
+        Harness h;
+
+        harness_init(&h, NULL, COMPRESSION_XZ);
+        harness_start(&h);
+        snprintf(link, sizeof(link), "%s/mc_c_link.ko", fx.dir);
+        (void) unlink(link);
+        assert_int_equal(symlink(fixture_path("mc_c.ko"), link), 0);
+
+        by_name = plan_for(&h, "mc_c");
+        assert_int_equal(resolver_resolve_modalias(h.resolver, "mctest:c", NULL, &by_alias), 0);
+        by_link = plan_single("mc_c_link", link, NULL);
+        assert_int_equal(by_link->modules[0].ino, by_name->modules[0].ino);
+
+        kernel_fake_hold(h.fake, "mc_c");
+        submit(&h, by_name);
+        assert_true(kernel_fake_wait_blocked(h.fake, "mc_c", 1, 5 * USEC_PER_SEC));
+        submit(&h, by_alias);
+        submit(&h, by_link);
+        kernel_fake_release(h.fake, "mc_c");
+        run_until(&h, 3);
+
+        assert_int_equal(kernel_fake_counts(h.fake).loads, 1);
+        assert_int_equal(kernel_fake_counts(h.fake).opens, 1);
+        assert_int_equal(engine_stats(h.engine).coalesced_by_name, 1);
+        assert_int_equal(engine_stats(h.engine).coalesced_by_inode, 1);
+        for (size_t i = 0; i < 3; i++) {
+                assert_int_equal(h.records[i].error, 0);
+                assert_int_equal(result_of(&h.records[i], 0)->outcome, OUTCOME_LOADED);
+        }
+        assert_int_equal(result_of(&h.records[1], 0)->coalesced, COALESCED_BY_NAME);
+        assert_int_equal(result_of(&h.records[2], 0)->coalesced, COALESCED_BY_INODE);
+
+        /* Later, the other name of a live file is answered without any I/O. */
+        submit(&h, by_link);
+        run_until(&h, 4);
+        assert_int_equal(result_of(&h.records[3], 0)->outcome, OUTCOME_ALREADY_LOADED);
+        assert_int_equal(kernel_fake_counts(h.fake).opens, 1);
+        unlink(link);
+        harness_done(&h);
+}
+
+/* Two plans that share a dependency: it loads once and both succeed. */
+static void test_shared_dependency(void **state)
+{
+        _cleanup_(plan_unrefp) Plan *p1 = NULL, *p2 = NULL;
+        Harness h;
+
+        harness_init(&h, NULL, COMPRESSION_XZ);
+        harness_start(&h);
+        p1 = plan_for(&h, "mc_user1");
+        p2 = plan_for(&h, "mc_user2");
+        kernel_fake_hold(h.fake, "mc_shared");
+        for (int i = 0; i < 50; i++) {
+                submit(&h, p1);
+                submit(&h, p2);
+        }
+        assert_true(kernel_fake_wait_blocked(h.fake, "mc_shared", 1, 5 * USEC_PER_SEC));
+        kernel_fake_release(h.fake, "mc_shared");
+        run_until(&h, 100);
+        assert_int_equal(kernel_fake_loads(h.fake, "mc_shared"), 1);
+        assert_int_equal(kernel_fake_loads(h.fake, "mc_user1"), 1);
+        assert_int_equal(kernel_fake_loads(h.fake, "mc_user2"), 1);
+        assert_int_equal(kernel_fake_counts(h.fake).loads, 3);
+        for (size_t i = 0; i < 100; i++)
+                assert_int_equal(h.records[i].error, 0);
+        harness_done(&h);
+}
+
+/* A failing hard dependency fails the requests that need it, with its name and errno, and
+ * skips what comes after it; other requests are unaffected. */
+static void test_failing_dependency(void **state)
+{
+        _cleanup_(plan_unrefp) Plan *p1 = NULL, *p2 = NULL, *other = NULL;
+        Harness h;
+
+        harness_init(&h, NULL, COMPRESSION_XZ);
+        harness_start(&h);
+        p1 = plan_for(&h, "mc_user1");
+        p2 = plan_for(&h, "mc_user2");
+        other = plan_for(&h, "mc_c");
+        kernel_fake_set_result(h.fake, "mc_shared", -ENODEV);
+        submit(&h, p1);
+        submit(&h, p2);
+        submit(&h, other);
+        run_until(&h, 3);
+
+        for (size_t i = 0; i < 3; i++) {
+                const Record *rec = &h.records[i];
+
+                if (rec->n == 1) {
+                        assert_int_equal(rec->error, 0);
+                        continue;
+                }
+                assert_int_equal(rec->error, -ENODEV);
+                assert_string_equal(rec->failed, "mc_shared");
+                assert_int_equal(result_of(rec, 0)->outcome, OUTCOME_FAILED);
+                assert_int_equal(result_of(rec, 0)->error, -ENODEV);
+                assert_int_equal(result_of(rec, 1)->outcome, OUTCOME_SKIPPED);
+        }
+        assert_int_equal(kernel_fake_loads(h.fake, "mc_shared"), 1);
+        assert_int_equal(kernel_fake_loads(h.fake, "mc_user1"), 0);
+        assert_int_equal(kernel_fake_loads(h.fake, "mc_c"), 1);
+        harness_done(&h);
+}
+
+/* A softdep that fails does not fail the module that wants it (modprobe's rule). */
+static void test_softdep_failure_ignored(void **state)
+{
+        _cleanup_(plan_unrefp) Plan *p = NULL;
+        Harness h;
+
+        harness_init(&h, NULL, COMPRESSION_XZ);
+        harness_start(&h);
+        p = plan_for(&h, "mc_a");
+        kernel_fake_set_result(h.fake, "mc_soft", -EIO);
+        kernel_fake_set_result(h.fake, "mc_post", -ENOENT);
+        submit(&h, p);
+        run_until(&h, 1);
+        assert_int_equal(h.records[0].error, 0);
+        assert_int_equal(result_of(&h.records[0], index_of(p, "mc_soft"))->outcome, OUTCOME_FAILED);
+        assert_int_equal(result_of(&h.records[0], index_of(p, "mc_soft"))->error, -EIO);
+        assert_int_equal(result_of(&h.records[0], index_of(p, "mc_a"))->outcome, OUTCOME_LOADED);
+        assert_int_equal(result_of(&h.records[0], index_of(p, "mc_post"))->outcome, OUTCOME_FAILED);
+        assert_int_equal(kernel_fake_get_state(h.fake, "mc_a"), KERNEL_MODULE_LIVE);
+        harness_done(&h);
+}
+
+/* -- kernel states ----------------------------------------------------------------------------- */
+
+/* Someone else is loading it: wait, never insert. */
+static void test_coming_waits_without_insert(void **state)
+{
+        _cleanup_(plan_unrefp) Plan *p = NULL;
+        Harness h;
+
+        harness_init(&h, NULL, COMPRESSION_XZ);
+        kernel_fake_set_state(h.fake, "mc_c", KERNEL_MODULE_COMING);
+        harness_start(&h);
+        p = plan_for(&h, "mc_c");
+        for (int i = 0; i < 10; i++)
+                submit(&h, p);
+        run_for(&h, 200 * USEC_PER_MSEC);
+        assert_int_equal(h.n_records, 0);
+        assert_int_equal(kernel_fake_counts(h.fake).opens, 0);
+        assert_int_equal(kernel_fake_counts(h.fake).finit_calls, 0);
+
+        kernel_fake_set_state(h.fake, "mc_c", KERNEL_MODULE_LIVE);
+        run_until(&h, 10);
+        for (size_t i = 0; i < 10; i++)
+                assert_int_equal(result_of(&h.records[i], 0)->outcome, OUTCOME_ALREADY_LOADED);
+        assert_int_equal(kernel_fake_counts(h.fake).opens, 0);
+        assert_int_equal(kernel_fake_counts(h.fake).finit_calls, 0);
+        harness_done(&h);
+}
+
+/* A uevent ends the wait as well, without waiting for the poll. */
+static void test_coming_ended_by_uevent(void **state)
+{
+        _cleanup_(plan_unrefp) Plan *p = NULL;
+        Harness h;
+
+        harness_init(&h, NULL, COMPRESSION_XZ);
+        kernel_fake_set_state(h.fake, "mc_c", KERNEL_MODULE_COMING);
+        harness_start(&h);
+        p = plan_for(&h, "mc_c");
+        submit(&h, p);
+        assert_int_equal(h.n_records, 0);
+        engine_module_event(h.engine, "mc_c", KERNEL_MODULE_LIVE);
+        assert_int_equal(h.n_records, 1);
+        assert_int_equal(result_of(&h.records[0], 0)->outcome, OUTCOME_ALREADY_LOADED);
+        harness_done(&h);
+}
+
+/* Going: wait until it is gone, then load once. */
+static void test_going_waits_then_loads_once(void **state)
+{
+        _cleanup_(plan_unrefp) Plan *p = NULL;
+        Harness h;
+
+        harness_init(&h, NULL, COMPRESSION_XZ);
+        kernel_fake_set_state(h.fake, "mc_c", KERNEL_MODULE_GOING);
+        harness_start(&h);
+        p = plan_for(&h, "mc_c");
+        for (int i = 0; i < 20; i++)
+                submit(&h, p);
+        run_for(&h, 150 * USEC_PER_MSEC);
+        assert_int_equal(h.n_records, 0);
+        assert_int_equal(kernel_fake_counts(h.fake).finit_calls, 0);
+
+        kernel_fake_set_state(h.fake, "mc_c", KERNEL_MODULE_ABSENT);
+        run_until(&h, 20);
+        assert_int_equal(kernel_fake_counts(h.fake).finit_calls, 1);
+        assert_int_equal(kernel_fake_loads(h.fake, "mc_c"), 1);
+        for (size_t i = 0; i < 20; i++)
+                assert_int_equal(h.records[i].error, 0);
+        harness_done(&h);
+}
+
+/* The kernel says EBUSY (the module is going away under us): no client ever sees EBUSY; the
+ * engine waits until the module is gone and loads it again. */
+static void test_ebusy_is_never_answered(void **state)
+{
+        _cleanup_(plan_unrefp) Plan *p = NULL;
+        Harness h;
+
+        harness_init(&h, NULL, COMPRESSION_XZ);
+        harness_start(&h);
+        kernel_fake_set_state(h.fake, "mc_c", KERNEL_MODULE_GOING); /* after the scan */
+        p = plan_for(&h, "mc_c");
+        for (int i = 0; i < 5; i++)
+                submit(&h, p);
+        run_for(&h, 150 * USEC_PER_MSEC);
+        assert_int_equal(h.n_records, 0);
+        assert_int_equal(kernel_fake_counts(h.fake).finit_calls, 1);
+        assert_int_equal(engine_stats(h.engine).busy_retries, 1);
+
+        kernel_fake_set_state(h.fake, "mc_c", KERNEL_MODULE_ABSENT);
+        run_until(&h, 5);
+        assert_int_equal(kernel_fake_counts(h.fake).finit_calls, 2);
+        assert_int_equal(kernel_fake_loads(h.fake, "mc_c"), 1);
+        for (size_t i = 0; i < 5; i++) {
+                assert_int_equal(h.records[i].error, 0);
+                assert_int_equal(result_of(&h.records[i], 0)->outcome, OUTCOME_LOADED);
+        }
+        harness_done(&h);
+}
+
+/* Already live: answered at once from the table, zero opens, zero kernel calls. */
+static void test_live_module_costs_nothing(void **state)
+{
+        _cleanup_(plan_unrefp) Plan *p = NULL;
+        Harness h;
+
+        harness_init(&h, NULL, COMPRESSION_XZ);
+        kernel_fake_set_state(h.fake, "mc_c", KERNEL_MODULE_LIVE);
+        kernel_fake_set_state(h.fake, "mc_b", KERNEL_MODULE_LIVE);
+        harness_start(&h);
+        p = plan_for(&h, "mc_b");
+        for (int i = 0; i < 100; i++) {
+                Request *r = (Request *) 0x1;
+                assert_int_equal(engine_submit(h.engine, p, resolver_generation(h.resolver), on_done,
+                                         &h, &r),
+                        1);
+                assert_null(r);
+        }
+        assert_int_equal(h.n_records, 100);
+        assert_int_equal(result_of(&h.records[99], 0)->outcome, OUTCOME_ALREADY_LOADED);
+        assert_int_equal(result_of(&h.records[99], 1)->outcome, OUTCOME_ALREADY_LOADED);
+        KernelFakeCounts c = kernel_fake_counts(h.fake);
+        assert_int_equal(c.opens, 0);
+        assert_int_equal(c.finit_calls + c.init_calls, 0);
+        assert_int_equal(c.state_reads, 0);
+        assert_int_equal(engine_stats(h.engine).answered_live, 200);
+
+        /* Unloaded (a remove uevent): the next request loads it again. */
+        engine_module_event(h.engine, "mc_b", KERNEL_MODULE_ABSENT);
+        kernel_fake_set_state(h.fake, "mc_b", KERNEL_MODULE_ABSENT);
+        submit(&h, p);
+        run_until(&h, 101);
+        assert_int_equal(result_of(&h.records[100], 1)->outcome, OUTCOME_LOADED);
+        assert_int_equal(kernel_fake_loads(h.fake, "mc_b"), 1);
+        harness_done(&h);
+}
+
+/* -- failures ---------------------------------------------------------------------------------- */
+
+static void test_failure_memory(void **state)
+{
+        _cleanup_(plan_unrefp) Plan *p = NULL;
+        EngineConfig config = { .failure_memory_usec = 300 * USEC_PER_MSEC };
+        Harness h;
+
+        harness_init(&h, &config, COMPRESSION_XZ);
+        harness_start(&h);
+        p = plan_for(&h, "mc_fail");
+        kernel_fake_set_result(h.fake, "mc_fail", -ENODEV);
+        for (int i = 0; i < 200; i++)
+                submit(&h, p);
+        run_until(&h, 200);
+        assert_int_equal(kernel_fake_loads(h.fake, "mc_fail"), 1);
+        for (size_t i = 0; i < 200; i++) {
+                assert_int_equal(h.records[i].error, -ENODEV);
+                assert_string_equal(h.records[i].failed, "mc_fail");
+                assert_false(result_of(&h.records[i], 0)->from_memory);
+        }
+
+        /* Inside the window: from memory, zero kernel calls, zero opens. */
+        unsigned opens = kernel_fake_counts(h.fake).opens;
+        submit(&h, p);
+        assert_int_equal(h.n_records, 201);
+        assert_int_equal(h.records[200].error, -ENODEV);
+        assert_true(result_of(&h.records[200], 0)->from_memory);
+        assert_int_equal(kernel_fake_loads(h.fake, "mc_fail"), 1);
+        assert_int_equal(kernel_fake_counts(h.fake).opens, opens);
+        assert_int_equal(engine_stats(h.engine).answered_failure_cache, 1);
+
+        /* After the window: tried again. */
+        usleep(350 * 1000);
+        submit(&h, p);
+        run_until(&h, 202);
+        assert_false(result_of(&h.records[201], 0)->from_memory);
+        assert_int_equal(kernel_fake_loads(h.fake, "mc_fail"), 2);
+        harness_done(&h);
+}
+
+/* A changed module tree or configuration drops the failure memory at once. */
+static void test_failure_memory_dropped_on_resources_change(void **state)
+{
+        _cleanup_(plan_unrefp) Plan *p = NULL;
+        Harness h;
+        char cmd[2048];
+
+        harness_init(&h, NULL, COMPRESSION_XZ);
+        harness_start(&h);
+        p = plan_for(&h, "mc_fail");
+        kernel_fake_set_result(h.fake, "mc_fail", -ENODEV);
+        submit(&h, p);
+        run_until(&h, 1);
+        submit(&h, p);
+        assert_int_equal(h.n_records, 2);
+        assert_true(result_of(&h.records[1], 0)->from_memory);
+
+        /* depmod rewrites the index: the resolver's generation moves on. */
+        snprintf(cmd, sizeof(cmd), "depmod -b %s %s", fx.root, fx.kver);
+        assert_int_equal(system(cmd), 0);
+        plan_unref(p);
+        p = plan_for(&h, "mc_fail");
+        kernel_fake_set_result(h.fake, "mc_fail", 0);
+        submit(&h, p);
+        run_until(&h, 3);
+        assert_int_equal(h.records[2].error, 0);
+        assert_false(result_of(&h.records[2], 0)->from_memory);
+        assert_int_equal(kernel_fake_loads(h.fake, "mc_fail"), 2);
+        harness_done(&h);
+}
+
+/* A waiter that goes away: the others still get the result, the load completes. */
+static void test_cancelled_waiter(void **state)
+{
+        _cleanup_(plan_unrefp) Plan *p = NULL;
+        Request *r[3];
+        Harness h;
+
+        harness_init(&h, NULL, COMPRESSION_XZ);
+        harness_start(&h);
+        p = plan_for(&h, "mc_a");
+        kernel_fake_hold(h.fake, "mc_c");
+        for (int i = 0; i < 3; i++)
+                r[i] = submit(&h, p);
+        assert_true(kernel_fake_wait_blocked(h.fake, "mc_c", 1, 5 * USEC_PER_SEC));
+        request_cancel(r[0]); /* the one that started the load */
+        request_cancel(r[2]);
+        assert_int_equal(engine_n_waiting(h.engine), 1);
+        kernel_fake_release(h.fake, "mc_c");
+        run_until(&h, 1);
+        assert_int_equal(h.records[0].error, 0);
+        assert_int_equal(result_of(&h.records[0], index_of(p, "mc_a"))->outcome, OUTCOME_LOADED);
+        assert_int_equal(kernel_fake_get_state(h.fake, "mc_a"), KERNEL_MODULE_LIVE);
+        assert_int_equal(engine_stats(h.engine).requests_cancelled, 2);
+
+        /* Everyone gone before the load ends: it still completes and is recorded. */
+        _cleanup_(plan_unrefp) Plan *q = plan_for(&h, "mc_user1");
+        kernel_fake_hold(h.fake, "mc_shared");
+        r[0] = submit(&h, q);
+        assert_true(kernel_fake_wait_blocked(h.fake, "mc_shared", 1, 5 * USEC_PER_SEC));
+        request_cancel(r[0]);
+        kernel_fake_release(h.fake, "mc_shared");
+        run_for(&h, 100 * USEC_PER_MSEC);
+        assert_int_equal(kernel_fake_get_state(h.fake, "mc_shared"), KERNEL_MODULE_LIVE);
+        submit(&h, q);
+        run_until(&h, 2);
+        assert_int_equal(result_of(&h.records[1], 0)->outcome, OUTCOME_ALREADY_LOADED);
+        assert_int_equal(kernel_fake_loads(h.fake, "mc_shared"), 1);
+        harness_done(&h);
+}
+
+/* A load that outlasts the request timeout: the waiter is answered "timed out", the daemon stays
+ * healthy, and the late completion is recorded (no use after free: ASan/valgrind). */
+static void test_timeout_and_late_completion(void **state)
+{
+        _cleanup_(plan_unrefp) Plan *p = NULL;
+        EngineConfig config = { .request_timeout_usec = 100 * USEC_PER_MSEC };
+        Harness h;
+
+        harness_init(&h, &config, COMPRESSION_XZ);
+        harness_start(&h);
+        p = plan_for(&h, "mc_c");
+        kernel_fake_hold(h.fake, "mc_c");
+        for (int i = 0; i < 10; i++)
+                submit(&h, p);
+        run_until(&h, 10);
+        for (size_t i = 0; i < 10; i++) {
+                assert_int_equal(h.records[i].error, -ETIME);
+                assert_int_equal(result_of(&h.records[i], 0)->outcome, OUTCOME_TIMED_OUT);
+        }
+        assert_int_equal(engine_stats(h.engine).requests_timed_out, 10);
+        assert_int_equal(engine_n_in_flight(h.engine), 1);
+        kernel_fake_release(h.fake, "mc_c");
+        run_for(&h, 100 * USEC_PER_MSEC);
+        assert_int_equal(engine_n_in_flight(h.engine), 0);
+        submit(&h, p);
+        assert_int_equal(h.n_records, 11);
+        assert_int_equal(result_of(&h.records[10], 0)->outcome, OUTCOME_ALREADY_LOADED);
+        harness_done(&h);
+}
+
+/* -- the loader -------------------------------------------------------------------------------- */
+
+static void test_pool_bound(void **state)
+{
+        static const char *const files[] = { "mc_a.ko.xz", "mc_b.ko.zst", "mc_c.ko",
+                "mc_soft.ko.xz", "mc_post.ko", "mc_shared.ko", "mc_user1.ko.xz", "mc_user2.ko.zst",
+                "mc_black.ko", "mc_slow.ko.xz" };
+        EngineConfig config = { .workers = 3 };
+        Plan *plans[ELEMENTSOF(files)];
+        char name[32];
+        Harness h;
+
+        harness_init(&h, &config, COMPRESSION_XZ);
+        harness_start(&h);
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                snprintf(name, sizeof(name), "m%zu", i);
+                kernel_fake_hold(h.fake, name);
+                plans[i] = plan_single(name, fixture_path(files[i]), NULL);
+                submit(&h, plans[i]);
+        }
+        assert_true(kernel_fake_wait_blocked(h.fake, "m0", 1, 5 * USEC_PER_SEC));
+        run_for(&h, 100 * USEC_PER_MSEC);
+        assert_int_equal(kernel_fake_counts(h.fake).max_concurrent, 3);
+        assert_int_equal(engine_n_in_flight(h.engine), ELEMENTSOF(files));
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                snprintf(name, sizeof(name), "m%zu", i);
+                kernel_fake_release(h.fake, name);
+        }
+        run_until(&h, ELEMENTSOF(files));
+        assert_int_equal(kernel_fake_counts(h.fake).max_concurrent, 3);
+        assert_int_equal(kernel_fake_counts(h.fake).loads, ELEMENTSOF(files));
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                assert_int_equal(h.records[i].error, 0);
+                plan_unref(plans[i]);
+        }
+        harness_done(&h);
+}
+
+/* ENOSYS from the compressed-fd path: decompress here, once, on the same open file. */
+static void test_kernel_decompression_fallback(void **state)
+{
+        _cleanup_(plan_unrefp) Plan *p = NULL;
+        Harness h;
+
+        harness_init(&h, NULL, COMPRESSION_XZ);
+        harness_start(&h);
+        kernel_fake_set_compressed_error(h.fake, -ENOSYS);
+        p = plan_single("mc_a", fixture_path("mc_a.ko.xz"), NULL);
+        for (int i = 0; i < 10; i++)
+                submit(&h, p);
+        run_until(&h, 10);
+        KernelFakeCounts c = kernel_fake_counts(h.fake);
+        assert_int_equal(c.opens, 1);
+        assert_int_equal(c.finit_compressed_calls, 1);
+        assert_int_equal(c.init_calls, 1);
+        assert_int_equal(engine_stats(h.engine).fallbacks, 1);
+        assert_true(engine_stats(h.engine).bytes_decompressed > 0);
+        assert_int_equal(h.records[9].error, 0);
+        harness_done(&h);
+}
+
+/* Plain modules go to finit_module(fd) without any read. A zstd kernel takes zstd fds. */
+static void test_load_methods(void **state)
+{
+        _cleanup_(plan_unrefp) Plan *plain = NULL, *zst = NULL;
+        Harness h;
+
+        harness_init(&h, NULL, COMPRESSION_ZSTD);
+        harness_start(&h);
+        plain = plan_single("mc_c", fixture_path("mc_c.ko"), NULL);
+        zst = plan_single("mc_b", fixture_path("mc_b.ko.zst"), NULL);
+        submit(&h, plain);
+        submit(&h, zst);
+        run_until(&h, 2);
+        KernelFakeCounts c = kernel_fake_counts(h.fake);
+        assert_int_equal(c.finit_calls, 2);
+        assert_int_equal(c.finit_compressed_calls, 1);
+        assert_int_equal(c.init_calls, 0);
+        assert_int_equal(c.bytes_read, 16); /* two magics */
+        assert_int_equal(h.records[0].error, 0);
+        assert_int_equal(h.records[1].error, 0);
+        harness_done(&h);
+}
+
+/* A corrupt compressed file is a clear failure for every waiter, remembered like any other. */
+static void test_corrupt_file(void **state)
+{
+        _cleanup_(plan_unrefp) Plan *p = NULL;
+        char path[1200], cmd[2600];
+        Harness h;
+
+        snprintf(path, sizeof(path), "%s/broken.ko.zst", fx.dir);
+        snprintf(cmd, sizeof(cmd), "head -c 200 %s > %s", fixture_path("mc_b.ko.zst"), path);
+        assert_int_equal(system(cmd), 0);
+        harness_init(&h, NULL, COMPRESSION_XZ);
+        harness_start(&h);
+        p = plan_single("broken", path, NULL);
+        for (int i = 0; i < 5; i++)
+                submit(&h, p);
+        run_until(&h, 5);
+        for (size_t i = 0; i < 5; i++)
+                assert_int_equal(h.records[i].error, -EBADMSG);
+        assert_int_equal(kernel_fake_counts(h.fake).init_calls, 0);
+        assert_int_equal(engine_stats(h.engine).failed_decompressing, 1);
+        unlink(path);
+        harness_done(&h);
+}
+
+/* install commands run once per coalesced load, instead of a kernel load. */
+static void test_install_command_once(void **state)
+{
+        _cleanup_(plan_unrefp) Plan *p = NULL;
+        char out[1200], cmd[1400], line[64];
+        Harness h;
+        FILE *f;
+        int lines = 0;
+
+        snprintf(out, sizeof(out), "%s/install.out", fx.dir);
+        (void) unlink(out);
+        snprintf(cmd, sizeof(cmd), "echo \"$MODPROBE_MODULE $CMDLINE_OPTS\" >> %s", out);
+        harness_init(&h, NULL, COMPRESSION_XZ);
+        harness_start(&h);
+        p = plan_single("mc_inst", fixture_path("mc_inst.ko"), cmd);
+        free(p->modules[0].parameters);
+        p->modules[0].parameters = strdup("x=1");
+        for (int i = 0; i < 20; i++)
+                submit(&h, p);
+        run_until(&h, 20);
+        assert_non_null(f = fopen(out, "re"));
+        while (fgets(line, sizeof(line), f)) {
+                assert_string_equal(line, "mc_inst x=1\n");
+                lines++;
+        }
+        fclose(f);
+        assert_int_equal(lines, 1);
+        assert_int_equal(kernel_fake_counts(h.fake).finit_calls + kernel_fake_counts(h.fake).init_calls,
+                0);
+        assert_int_equal(h.records[19].error, 0);
+        harness_done(&h);
+}
+
+/* -- parameters and visibility ----------------------------------------------------------------- */
+
+static void test_different_parameters_share_the_load(void **state)
+{
+        _cleanup_(plan_unrefp) Plan *p1 = NULL, *p2 = NULL, *p3 = NULL;
+        Harness h;
+
+        harness_init(&h, NULL, COMPRESSION_XZ);
+        harness_start(&h);
+        p1 = plan_for_params(&h, "mc_slow", "delay_ms=10");
+        p2 = plan_for_params(&h, "mc_slow", "delay_ms=99");
+        p3 = plan_for(&h, "mc_slow");
+        kernel_fake_hold(h.fake, "mc_slow");
+        submit(&h, p1);
+        assert_true(kernel_fake_wait_blocked(h.fake, "mc_slow", 1, 5 * USEC_PER_SEC));
+        submit(&h, p2);
+        submit(&h, p3);
+        kernel_fake_release(h.fake, "mc_slow");
+        run_until(&h, 3);
+        assert_int_equal(kernel_fake_loads(h.fake, "mc_slow"), 1);
+        assert_true(result_of(&h.records[0], 0)->params_applied);
+        assert_false(result_of(&h.records[1], 0)->params_applied);
+        assert_true(result_of(&h.records[2], 0)->params_applied); /* asked for none */
+        assert_int_equal(h.records[1].error, 0);
+
+        /* Live with other parameters: told so too. */
+        submit(&h, p2);
+        assert_false(result_of(&h.records[3], 0)->params_applied);
+        submit(&h, p1);
+        assert_true(result_of(&h.records[4], 0)->params_applied);
+        harness_done(&h);
+}
+
+typedef struct Seen {
+        char name[64];
+        char stage[32];
+        unsigned waiters;
+} Seen;
+
+static void collect(const ModuleInfo *info, void *userdata)
+{
+        Seen *seen = userdata;
+
+        for (; seen->name[0]; seen++)
+                ;
+        snprintf(seen->name, sizeof(seen->name), "%s", info->name);
+        snprintf(seen->stage, sizeof(seen->stage), "%s", info->stage ?: "-");
+        seen->waiters = info->waiters;
+}
+
+static const Seen *seen_find(const Seen *seen, const char *name)
+{
+        for (; seen->name[0]; seen++)
+                if (strcmp(seen->name, name) == 0)
+                        return seen;
+        return NULL;
+}
+
+static void test_in_flight_view(void **state)
+{
+        _cleanup_(plan_unrefp) Plan *p = NULL;
+        Seen seen[16] = {};
+        Harness h;
+
+        harness_init(&h, NULL, COMPRESSION_XZ);
+        harness_start(&h);
+        p = plan_for(&h, "mc_a");
+        kernel_fake_hold(h.fake, "mc_c");
+        submit(&h, p);
+        submit(&h, p);
+        assert_true(kernel_fake_wait_blocked(h.fake, "mc_c", 1, 5 * USEC_PER_SEC));
+        engine_foreach_module(h.engine, true, collect, seen);
+        assert_non_null(seen_find(seen, "mc_c"));
+        assert_string_equal(seen_find(seen, "mc_c")->stage, "loading");
+        assert_int_equal(seen_find(seen, "mc_c")->waiters, 2);
+        assert_non_null(seen_find(seen, "mc_a"));
+        assert_string_equal(seen_find(seen, "mc_a")->stage, "waiting-deps");
+        assert_null(seen_find(seen, "mc_b"));
+        kernel_fake_release(h.fake, "mc_c");
+        run_until(&h, 2);
+        assert_int_equal(kernel_fake_loads(h.fake, "mc_a"), 1);
+        memset(seen, 0, sizeof(seen));
+        engine_foreach_module(h.engine, true, collect, seen);
+        assert_null(seen_find(seen, "mc_a"));
+        assert_null(seen_find(seen, "mc_c"));
+        harness_done(&h);
+}
+
+static int setup(void **state)
+{
+        return fixture_setup(&fx);
+}
+
+static int teardown(void **state)
+{
+        return fixture_teardown(&fx);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_thousand_waiters_userspace_path),
+                cmocka_unit_test(test_thousand_waiters_kernel_path),
+                cmocka_unit_test(test_coalesce_by_name_alias_and_inode),
+                cmocka_unit_test(test_shared_dependency),
+                cmocka_unit_test(test_failing_dependency),
+                cmocka_unit_test(test_softdep_failure_ignored),
+                cmocka_unit_test(test_coming_waits_without_insert),
+                cmocka_unit_test(test_coming_ended_by_uevent),
+                cmocka_unit_test(test_going_waits_then_loads_once),
+                cmocka_unit_test(test_ebusy_is_never_answered),
+                cmocka_unit_test(test_live_module_costs_nothing),
+                cmocka_unit_test(test_failure_memory),
+                cmocka_unit_test(test_failure_memory_dropped_on_resources_change),
+                cmocka_unit_test(test_cancelled_waiter),
+                cmocka_unit_test(test_timeout_and_late_completion),
+                cmocka_unit_test(test_pool_bound),
+                cmocka_unit_test(test_kernel_decompression_fallback),
+                cmocka_unit_test(test_load_methods),
+                cmocka_unit_test(test_corrupt_file),
+                cmocka_unit_test(test_install_command_once),
+                cmocka_unit_test(test_different_parameters_share_the_load),
+                cmocka_unit_test(test_in_flight_view),
+        };
+        return cmocka_run_group_tests(tests, setup, teardown);
+}
