@@ -21,6 +21,7 @@ typedef struct FakeModule {
         unsigned blocked;
         unsigned loads;
         uint64_t image_size;
+        uint64_t image_hash;
 } FakeModule;
 
 struct KernelFake {
@@ -84,7 +85,17 @@ static ssize_t fake_pread(Kernel *k, int fd, void *buf, size_t n, off_t offset)
 }
 
 /* The part of a load the kernel does after it has the image: name lookup, init. */
-static int fake_load(KernelFake *f, const char *name, uint64_t image_size)
+uint64_t kernel_fake_hash(const void *p, size_t n)
+{
+        const unsigned char *c = p;
+        uint64_t h = 0xcbf29ce484222325ULL;
+
+        for (size_t i = 0; i < n; i++)
+                h = (h ^ c[i]) * 0x100000001b3ULL;
+        return h;
+}
+
+static int fake_load(KernelFake *f, const char *name, uint64_t image_size, uint64_t image_hash)
 {
         FakeModule *m;
         int r;
@@ -102,6 +113,7 @@ static int fake_load(KernelFake *f, const char *name, uint64_t image_size)
         f->counts.loads++;
         m->loads++;
         m->image_size = image_size;
+        m->image_hash = image_hash;
         if (++f->concurrent > f->counts.max_concurrent)
                 f->counts.max_concurrent = f->concurrent;
         m->state = KERNEL_MODULE_COMING;
@@ -137,7 +149,7 @@ static int fake_finit_module(Kernel *k, const char *name, int fd, const char *pa
         if (injected != 0)
                 return injected;
         size = lseek(fd, 0, SEEK_END);
-        return fake_load(f, name, size < 0 ? 0 : (uint64_t) size);
+        return fake_load(f, name, size < 0 ? 0 : (uint64_t) size, 0);
 }
 
 static int fake_init_module(Kernel *k, const char *name, const void *image, size_t size,
@@ -150,7 +162,7 @@ static int fake_init_module(Kernel *k, const char *name, const void *image, size
         pthread_mutex_unlock(&f->lock);
         if (size < 4 || memcmp(image, "\177ELF", 4) != 0)
                 return -ENOEXEC;
-        return fake_load(f, name, size);
+        return fake_load(f, name, size, kernel_fake_hash(image, size));
 }
 
 static int fake_module_state(Kernel *k, const char *name, KernelModuleState *ret)
@@ -334,4 +346,14 @@ uint64_t kernel_fake_last_image_size(KernelFake *f, const char *name)
         n = fake_module(f, name)->image_size;
         pthread_mutex_unlock(&f->lock);
         return n;
+}
+
+uint64_t kernel_fake_last_image_hash(KernelFake *f, const char *name)
+{
+        uint64_t h;
+
+        pthread_mutex_lock(&f->lock);
+        h = fake_module(f, name)->image_hash;
+        pthread_mutex_unlock(&f->lock);
+        return h;
 }

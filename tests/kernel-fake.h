@@ -47,5 +47,8 @@ bool kernel_fake_wait_blocked(KernelFake *f, const char *name, unsigned n, usec_
 KernelFakeCounts kernel_fake_counts(KernelFake *f);
 /* Full load attempts of one module. */
 unsigned kernel_fake_loads(KernelFake *f, const char *name);
-/* Size of the last image init_module() got for the module, and whether it was ELF. */
+/* Size and FNV-1a hash of the last image the module was loaded from (for finit_module(), of
+ * the file as passed; for init_module(), of the buffer). */
 uint64_t kernel_fake_last_image_size(KernelFake *f, const char *name);
+uint64_t kernel_fake_last_image_hash(KernelFake *f, const char *name);
+uint64_t kernel_fake_hash(const void *p, size_t n);

@@ -16,6 +16,7 @@
 #include "engine.h"
 #include "fixture.h"
 #include "kernel-fake.h"
+#include "monitor.h"
 #include "resolver.h"
 
 static Fixture fx;
@@ -177,6 +178,24 @@ static const char *fixture_path(const char *file)
         return path_buf;
 }
 
+/* The image the kernel got equals the module as built, byte for byte. */
+static void assert_file_hash(const char *module, uint64_t hash)
+{
+        char path[1200];
+        unsigned char *buf;
+        struct stat st;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "%s/build/%s.ko", fx.dir, module);
+        assert_int_equal(stat(path, &st), 0);
+        assert_non_null(buf = malloc(st.st_size));
+        assert_non_null(f = fopen(path, "re"));
+        assert_int_equal(fread(buf, 1, st.st_size, f), (size_t) st.st_size);
+        fclose(f);
+        assert_true(kernel_fake_hash(buf, st.st_size) == hash);
+        free(buf);
+}
+
 /* -- coalescing -------------------------------------------------------------------------------- */
 
 /* 1000 requests for one zstd module on an xz kernel (the userspace path): one open, one read
@@ -213,6 +232,7 @@ static void test_thousand_waiters_userspace_path(void **state)
         assert_int_equal(s.bytes_read, c.bytes_read);
         assert_true(s.bytes_decompressed > (uint64_t) st.st_size);
         assert_int_equal(s.bytes_decompressed, kernel_fake_last_image_size(h.fake, "mc_user2"));
+        assert_file_hash("mc_user2", kernel_fake_last_image_hash(h.fake, "mc_user2"));
         assert_int_equal(s.bytes_not_read, 999 * (uint64_t) st.st_size);
         for (size_t i = 0; i < 1000; i++) {
                 assert_int_equal(h.records[i].error, 0);
@@ -701,27 +721,69 @@ static void test_pool_bound(void **state)
         harness_done(&h);
 }
 
-/* ENOSYS from the compressed-fd path: decompress here, once, on the same open file. */
+/* ENOSYS from the compressed-fd path, or EINVAL from the kernel's xz decoder: decompress here,
+ * once, on the same open file. */
 static void test_kernel_decompression_fallback(void **state)
 {
+        static const int errors[] = { -ENOSYS, -EINVAL };
+
+        for (size_t e = 0; e < ELEMENTSOF(errors); e++) {
+                _cleanup_(plan_unrefp) Plan *p = NULL;
+                Harness h;
+
+                harness_init(&h, NULL, COMPRESSION_XZ);
+                harness_start(&h);
+                kernel_fake_set_compressed_error(h.fake, errors[e]);
+                p = plan_single("mc_a", fixture_path("mc_a.ko.xz"), NULL);
+                for (int i = 0; i < 10; i++)
+                        submit(&h, p);
+                run_until(&h, 10);
+                KernelFakeCounts c = kernel_fake_counts(h.fake);
+                assert_int_equal(c.opens, 1);
+                assert_int_equal(c.finit_compressed_calls, 1);
+                assert_int_equal(c.init_calls, 1);
+                assert_int_equal(engine_stats(h.engine).fallbacks, 1);
+                assert_file_hash("mc_a", kernel_fake_last_image_hash(h.fake, "mc_a"));
+                assert_int_equal(h.records[9].error, 0);
+                harness_done(&h);
+        }
+}
+
+/* A file that decompresses to more than the bound is refused, without loading anything. */
+static void test_decompression_bound(void **state)
+{
         _cleanup_(plan_unrefp) Plan *p = NULL;
+        EngineConfig config = {};
+        struct stat st;
         Harness h;
 
-        harness_init(&h, NULL, COMPRESSION_XZ);
+        /* Room for the compressed file, not for what it decompresses to. */
+        assert_int_equal(stat(fixture_path("mc_b.ko.zst"), &st), 0);
+        config.decompress_max = st.st_size + 1;
+        harness_init(&h, &config, COMPRESSION_XZ);
         harness_start(&h);
-        kernel_fake_set_compressed_error(h.fake, -ENOSYS);
-        p = plan_single("mc_a", fixture_path("mc_a.ko.xz"), NULL);
-        for (int i = 0; i < 10; i++)
-                submit(&h, p);
-        run_until(&h, 10);
-        KernelFakeCounts c = kernel_fake_counts(h.fake);
-        assert_int_equal(c.opens, 1);
-        assert_int_equal(c.finit_compressed_calls, 1);
-        assert_int_equal(c.init_calls, 1);
-        assert_int_equal(engine_stats(h.engine).fallbacks, 1);
-        assert_true(engine_stats(h.engine).bytes_decompressed > 0);
-        assert_int_equal(h.records[9].error, 0);
+        p = plan_single("mc_b", fixture_path("mc_b.ko.zst"), NULL);
+        submit(&h, p);
+        run_until(&h, 1);
+        assert_int_equal(h.records[0].error, -EFBIG);
+        assert_int_equal(kernel_fake_counts(h.fake).init_calls, 0);
+        assert_int_equal(engine_stats(h.engine).failed_decompressing, 1);
         harness_done(&h);
+}
+
+/* Module uevent actions as states. */
+static void test_uevent_actions(void **state)
+{
+        KernelModuleState s;
+
+        assert_int_equal(monitor_action_to_state("add", &s), 0);
+        assert_int_equal(s, KERNEL_MODULE_LIVE);
+        assert_int_equal(monitor_action_to_state("change", &s), 0);
+        assert_int_equal(s, KERNEL_MODULE_LIVE);
+        assert_int_equal(monitor_action_to_state("remove", &s), 0);
+        assert_int_equal(s, KERNEL_MODULE_ABSENT);
+        assert_int_equal(monitor_action_to_state("bind", &s), -EINVAL);
+        assert_int_equal(monitor_action_to_state(NULL, &s), -EINVAL);
 }
 
 /* Plain modules go to finit_module(fd) without any read. A zstd kernel takes zstd fds. */
@@ -922,6 +984,8 @@ int main(void)
                 cmocka_unit_test(test_timeout_and_late_completion),
                 cmocka_unit_test(test_pool_bound),
                 cmocka_unit_test(test_kernel_decompression_fallback),
+                cmocka_unit_test(test_decompression_bound),
+                cmocka_unit_test(test_uevent_actions),
                 cmocka_unit_test(test_load_methods),
                 cmocka_unit_test(test_corrupt_file),
                 cmocka_unit_test(test_install_command_once),

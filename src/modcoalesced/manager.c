@@ -38,6 +38,18 @@ int manager_new(Manager **ret, const ManagerConfig *config)
                 return log_error_errno(k, "Failed to load the module index of %s: %m",
                         config->module_dir ?: "the running kernel");
 
+        k = engine_new(&m->engine, m->event, kernel_real(), &config->engine);
+        if (k < 0)
+                return log_error_errno(k, "Failed to set up the engine: %m");
+        /* Subscribe before the scan, so no load between the two goes unseen. */
+        k = monitor_new(&m->monitor, m->event, m->engine);
+        if (k < 0)
+                log_warning_errno(k, "Cannot watch module uevents, modules loaded by others will "
+                                     "be noticed only when a request reaches them: %m");
+        k = engine_start(m->engine);
+        if (k < 0)
+                return log_error_errno(k, "Failed to read the kernel's module state: %m");
+
         *ret = TAKE_PTR(m);
         return 0;
 }
@@ -46,6 +58,8 @@ Manager *manager_free(Manager *m)
 {
         if (!m)
                 return NULL;
+        monitor_free(m->monitor);
+        engine_free(m->engine);
         resolver_free(m->resolver);
         sd_event_unref(m->event);
         free(m);
