@@ -4,11 +4,11 @@
 #pragma once
 
 typedef struct Fixture {
-        char dir[64];       /* the temporary directory */
-        char kver[128];     /* kernel release the modules were built for */
-        char root[256];     /* DIR/root: modprobe -d */
-        char moddir[1024];  /* DIR/root/lib/modules/KVER */
-        char conf[256];     /* DIR/modprobe.d */
+        char dir[64]; /* the temporary directory */
+        char kver[128]; /* kernel release the modules were built for */
+        char root[256]; /* DIR/root: modprobe -d */
+        char moddir[1024]; /* DIR/root/lib/modules/KVER */
+        char conf[256]; /* DIR/modprobe.d */
 } Fixture;
 
 /* Runs $MC_FIXTURE_SCRIPT; 0 or -1 (cmocka group setup convention). */

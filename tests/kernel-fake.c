@@ -50,7 +50,7 @@ static FakeModule *fake_module(KernelFake *f, const char *name)
         if (f->n_modules >= FAKE_MODULES_MAX || strlen(name) > MODULE_NAME_MAX)
                 abort();
         FakeModule *m = &f->modules[f->n_modules++];
-        *m = (FakeModule) {};
+        *m = (FakeModule){};
         strcpy(m->name, name);
         return m;
 }
@@ -130,8 +130,8 @@ static int fake_load(KernelFake *f, const char *name, uint64_t image_size, uint6
         return r;
 }
 
-static int fake_finit_module(Kernel *k, const char *name, int fd, const char *params,
-        unsigned flags)
+static int fake_finit_module(
+        Kernel *k, const char *name, int fd, const char *params, unsigned flags)
 {
         KernelFake *f = fake_of(k);
         int injected;
@@ -152,8 +152,8 @@ static int fake_finit_module(Kernel *k, const char *name, int fd, const char *pa
         return fake_load(f, name, size < 0 ? 0 : (uint64_t) size, 0);
 }
 
-static int fake_init_module(Kernel *k, const char *name, const void *image, size_t size,
-        const char *params)
+static int fake_init_module(
+        Kernel *k, const char *name, const void *image, size_t size, const char *params)
 {
         KernelFake *f = fake_of(k);
 

@@ -16,10 +16,10 @@ typedef struct KernelFakeCounts {
         unsigned opens;
         unsigned preads;
         uint64_t bytes_read;
-        unsigned finit_calls;            /* all finit_module() calls */
+        unsigned finit_calls; /* all finit_module() calls */
         unsigned finit_compressed_calls; /* with MODULE_INIT_COMPRESSED_FILE */
         unsigned init_calls;
-        unsigned loads;          /* calls that got past "already loaded": full load attempts */
+        unsigned loads; /* calls that got past "already loaded": full load attempts */
         unsigned max_concurrent; /* most load calls inside the "kernel" at once */
         unsigned state_reads;
 } KernelFakeCounts;

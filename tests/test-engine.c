@@ -51,7 +51,7 @@ static void on_done(Request *r, void *userdata)
                 assert_non_null(h->records);
         }
         rec = &h->records[h->n_records++];
-        *rec = (Record) { .error = request_error(r, &failed) };
+        *rec = (Record){ .error = request_error(r, &failed) };
         if (failed)
                 snprintf(rec->failed, sizeof(rec->failed), "%s", failed);
         rec->n = request_plan(r)->n_modules;
@@ -65,7 +65,7 @@ static void harness_init(Harness *h, const EngineConfig *config, Compression ker
 {
         const char *const conf[] = { fx.conf, NULL };
 
-        *h = (Harness) {};
+        *h = (Harness){};
         assert_int_equal(sd_event_new(&h->event), 0);
         assert_int_equal(kernel_fake_new(&h->fake), 0);
         kernel_fake_set_compression(h->fake, kernel_compression);
@@ -91,7 +91,7 @@ static Plan *plan_for(Harness *h, const char *name)
 {
         Plan *p = NULL;
 
-        assert_int_equal(resolver_resolve_names(h->resolver, (char *const[]) { (char *) name, NULL },
+        assert_int_equal(resolver_resolve_names(h->resolver, (char *const[]){ (char *) name, NULL },
                                  NULL, &p, NULL),
                 0);
         return p;
@@ -101,7 +101,7 @@ static Plan *plan_for_params(Harness *h, const char *name, const char *params)
 {
         Plan *p = NULL;
 
-        assert_int_equal(resolver_resolve_names(h->resolver, (char *const[]) { (char *) name, NULL },
+        assert_int_equal(resolver_resolve_names(h->resolver, (char *const[]){ (char *) name, NULL },
                                  params, &p, NULL),
                 0);
         return p;
@@ -133,8 +133,8 @@ static Request *submit(Harness *h, Plan *p)
 {
         Request *r = NULL;
 
-        assert_true(engine_submit(h->engine, p, resolver_generation(h->resolver), on_done, h, &r) >=
-                0);
+        assert_true(
+                engine_submit(h->engine, p, resolver_generation(h->resolver), on_done, h, &r) >= 0);
         return r;
 }
 
@@ -517,8 +517,8 @@ static void test_live_module_costs_nothing(void **state)
         p = plan_for(&h, "mc_b");
         for (int i = 0; i < 100; i++) {
                 Request *r = (Request *) 0x1;
-                assert_int_equal(engine_submit(h.engine, p, resolver_generation(h.resolver), on_done,
-                                         &h, &r),
+                assert_int_equal(engine_submit(h.engine, p, resolver_generation(h.resolver),
+                                         on_done, &h, &r),
                         1);
                 assert_null(r);
         }
@@ -860,8 +860,8 @@ static void test_install_command_once(void **state)
         }
         fclose(f);
         assert_int_equal(lines, 1);
-        assert_int_equal(kernel_fake_counts(h.fake).finit_calls + kernel_fake_counts(h.fake).init_calls,
-                0);
+        assert_int_equal(
+                kernel_fake_counts(h.fake).finit_calls + kernel_fake_counts(h.fake).init_calls, 0);
         assert_int_equal(h.records[19].error, 0);
         harness_done(&h);
 }

@@ -18,12 +18,11 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "fixture.h"
 #include "modname.h"
 #include "resolver.h"
 
-static char fixture[] = "/tmp/mc-fixture-XXXXXX";
-static char kver[128];
-static char fixture_root[256], fixture_conf[256], fixture_moddir[1024];
+static Fixture fx;
 static char real_moddir[256];
 
 /* -- modprobe as the reference --------------------------------------------------------------- */
@@ -136,42 +135,23 @@ static void assert_plan_matches_modprobe(const Plan *plan, const char *opts, cha
 
 static int setup(void **state)
 {
-        const char *script = getenv("MC_FIXTURE_SCRIPT");
-        char cmd[1024];
-        FILE *f;
-
-        if (!script || !mkdtemp(fixture))
+        if (fixture_setup(&fx) < 0)
                 return -1;
-        snprintf(cmd, sizeof(cmd), "%s %s", script, fixture);
-        if (system(cmd) != 0)
-                return -1;
-        snprintf(cmd, sizeof(cmd), "%s/kver", fixture);
-        f = fopen(cmd, "re");
-        if (!f || !fgets(kver, sizeof(kver), f))
-                return -1;
-        fclose(f);
-        trim(kver);
-        snprintf(fixture_root, sizeof(fixture_root), "%s/root", fixture);
-        snprintf(fixture_moddir, sizeof(fixture_moddir), "%s/lib/modules/%s", fixture_root, kver);
-        snprintf(fixture_conf, sizeof(fixture_conf), "%s/modprobe.d", fixture);
-        snprintf(real_moddir, sizeof(real_moddir), "/lib/modules/%s", kver);
+        snprintf(real_moddir, sizeof(real_moddir), "/lib/modules/%s", fx.kver);
         return 0;
 }
 
 static int teardown(void **state)
 {
-        char cmd[1024];
-
-        snprintf(cmd, sizeof(cmd), "rm -rf --one-file-system %s", fixture);
-        return system(cmd) == 0 ? 0 : -1;
+        return fixture_teardown(&fx);
 }
 
 static Resolver *fixture_resolver(void)
 {
-        const char *const conf[] = { fixture_conf, NULL };
+        const char *const conf[] = { fx.conf, NULL };
         Resolver *r = NULL;
 
-        assert_int_equal(resolver_new(&r, fixture_moddir, conf), 0);
+        assert_int_equal(resolver_new(&r, fx.moddir, conf), 0);
         return r;
 }
 
@@ -180,7 +160,7 @@ static char fixture_opts[2048];
 static const char *fixture_modprobe_full(bool blacklist, bool all)
 {
         snprintf(fixture_opts, sizeof(fixture_opts), "%s %s -d %s -S %s -C %s", all ? "-a" : "",
-                blacklist ? "-b" : "", fixture_root, kver, fixture_conf);
+                blacklist ? "-b" : "", fx.root, fx.kver, fx.conf);
         return fixture_opts;
 }
 
@@ -313,13 +293,13 @@ static void test_kernel_command_line(void **state)
         assert_true(pid >= 0);
         if (pid == 0) {
                 char path[600];
-                const char *const conf[] = { fixture_conf, NULL };
+                const char *const conf[] = { fx.conf, NULL };
                 char *const names[] = { "mc_a", NULL };
                 Resolver *r = NULL;
                 Plan *p = NULL;
                 FILE *f;
 
-                snprintf(path, sizeof(path), "%s/cmdline", fixture);
+                snprintf(path, sizeof(path), "%s/cmdline", fx.dir);
                 f = fopen(path, "we");
                 if (!f)
                         _exit(10);
@@ -329,7 +309,7 @@ static void test_kernel_command_line(void **state)
                         mount(NULL, "/proc", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
                         mount(path, "/proc/cmdline", NULL, MS_BIND, NULL) < 0)
                         _exit(11);
-                if (resolver_new(&r, fixture_moddir, conf) < 0 ||
+                if (resolver_new(&r, fx.moddir, conf) < 0 ||
                         resolver_resolve_names(r, names, NULL, &p, NULL) < 0)
                         _exit(12);
                 if (strcmp(plan_find(p, "mc_b")->parameters, "flag=1") != 0)
@@ -367,7 +347,7 @@ static void test_cache_and_reload(void **state)
         gen = resolver_generation(r);
 
         snprintf(cmd, sizeof(cmd), "cp %s/extra/mc_late.ko %s/kernel/mctest/ && depmod -b %s %s",
-                fixture, fixture_moddir, fixture_root, kver);
+                fx.dir, fx.moddir, fx.root, fx.kver);
         assert_int_equal(system(cmd), 0);
 
         assert_int_equal(resolver_resolve_modalias(r, "mctest:late", NULL, &p3), 0);
@@ -382,8 +362,8 @@ static void test_cache_and_reload(void **state)
         assert_int_equal(resolver_resolve_modalias(r, "mctest:a", NULL, &p2), 0);
         assert_ptr_not_equal(p1, p2);
 
-        snprintf(cmd, sizeof(cmd), "rm %s/kernel/mctest/mc_late.ko && depmod -b %s %s",
-                fixture_moddir, fixture_root, kver);
+        snprintf(cmd, sizeof(cmd), "rm %s/kernel/mctest/mc_late.ko && depmod -b %s %s", fx.moddir,
+                fx.root, fx.kver);
         assert_int_equal(system(cmd), 0);
 }
 
@@ -441,7 +421,7 @@ static void real_case(Resolver *r, bool modalias, char *const *inputs, const cha
         else
                 assert_int_equal(resolver_resolve_names(r, inputs, NULL, &p, NULL), 0);
         assert_non_null(find(p, must_contain));
-        snprintf(opts, sizeof(opts), "-a %s -S %s", modalias ? "-b" : "", kver);
+        snprintf(opts, sizeof(opts), "-a %s -S %s", modalias ? "-b" : "", fx.kver);
         assert_plan_matches_modprobe(p, opts, inputs);
 }
 
@@ -483,7 +463,7 @@ static void test_real_tree(void **state)
         assert_string_equal(p->builtin[0], "binfmt_script");
         {
                 char opts[256];
-                snprintf(opts, sizeof(opts), "-S %s", kver);
+                snprintf(opts, sizeof(opts), "-S %s", fx.kver);
                 assert_plan_matches_modprobe(p, opts, (char *const[]){ "binfmt_script", NULL });
         }
 }

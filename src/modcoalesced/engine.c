@@ -38,8 +38,12 @@ typedef enum ModuleState {
 } ModuleState;
 
 static const char *const module_state_names[_MODULE_STATE_MAX] = {
-        [MODULE_ABSENT] = "absent", [MODULE_LIVE] = "live",       [MODULE_COMING] = "coming",
-        [MODULE_GOING] = "going",   [MODULE_LOADING] = "loading", [MODULE_FAILED] = "failed",
+        [MODULE_ABSENT] = "absent",
+        [MODULE_LIVE] = "live",
+        [MODULE_COMING] = "coming",
+        [MODULE_GOING] = "going",
+        [MODULE_LOADING] = "loading",
+        [MODULE_FAILED] = "failed",
 };
 
 static const char *const outcome_names[_OUTCOME_MAX] = {
@@ -64,19 +68,19 @@ typedef struct InodeKey {
 struct Module {
         Engine *engine;
         char *name;
-        char *path;   /* of the current or last load made here */
+        char *path; /* of the current or last load made here */
         char *params; /* likewise */
         InodeKey key;
         bool indexed; /* key is in engine->by_inode, pointing here */
         ModuleState state;
         LoadStage stage; /* while LOADING */
-        LoadJob *job;    /* while LOADING, once the load was handed to the loader */
+        LoadJob *job; /* while LOADING, once the load was handed to the loader */
         usec_t since;
         int error;
         usec_t failed_at;
         uint64_t failed_generation;
         unsigned n_walkers; /* requests holding the waiting-deps marker */
-        unsigned n_joined;  /* waiters that joined the current load */
+        unsigned n_joined; /* waiters that joined the current load */
         LIST_HEAD(Request) waiters;
         unsigned n_waiters;
         bool polled;
@@ -109,7 +113,7 @@ struct Engine {
         Compression kernel_compression;
         uint64_t generation;
 
-        Hashmap *modules;  /* name → Module */
+        Hashmap *modules; /* name → Module */
         Hashmap *by_inode; /* InodeKey → Module whose load or live instance uses that file */
         LIST_HEAD(Request) pending;
         unsigned n_requests, n_waiting, n_in_flight;
@@ -191,7 +195,7 @@ static void module_index(Module *m, dev_t dev, ino_t ino)
         module_unindex(m);
         if (ino == 0)
                 return;
-        m->key = (InodeKey) { .dev = dev, .ino = ino };
+        m->key = (InodeKey){ .dev = dev, .ino = ino };
         other = hashmap_get(m->engine->by_inode, &m->key);
         if (other) {
                 /* The file's previous user is no longer loading or live from it. */
@@ -369,8 +373,8 @@ static void on_job_done(LoadJob *j, void *userdata)
                         e->stats.loads_ok++;
                 else
                         e->stats.loads_eexist++;
-                log_debug("Loaded %s (%s) in %" PRIu64 " us.", m->name, load_method_to_string(j->method),
-                        j->finished - j->started);
+                log_debug("Loaded %s (%s) in %" PRIu64 " us.", m->name,
+                        load_method_to_string(j->method), j->finished - j->started);
                 load_job_free(j);
                 module_set_live(m, error == 0 ? OUTCOME_LOADED : OUTCOME_ALREADY_LOADED);
                 return;
@@ -523,7 +527,7 @@ static void request_advance(Request *r)
                 }
 
                 /* Nothing under this name: the same file may be in use under another name. */
-                other = pm->ino != 0 ? hashmap_get(e->by_inode, &(InodeKey) { pm->dev, pm->ino })
+                other = pm->ino != 0 ? hashmap_get(e->by_inode, &(InodeKey){ pm->dev, pm->ino })
                                      : NULL;
                 if (other && other != m && other->state == MODULE_LIVE) {
                         res->outcome = OUTCOME_ALREADY_LOADED;
@@ -594,8 +598,8 @@ static void request_finish(Request *r, int error, const char *module)
         request_free(r);
 }
 
-int engine_submit(Engine *e, Plan *plan, uint64_t generation, RequestDoneFunc done,
-        void *userdata, Request **ret)
+int engine_submit(Engine *e, Plan *plan, uint64_t generation, RequestDoneFunc done, void *userdata,
+        Request **ret)
 {
         uint64_t before;
         Request *r;
@@ -699,8 +703,8 @@ static void engine_arm_timeout(Engine *e)
                 (void) sd_event_source_set_enabled(e->timeout_source, SD_EVENT_OFF);
                 return;
         }
-        (void) sd_event_source_set_time(e->timeout_source,
-                e->pending.head->started + e->config.request_timeout_usec);
+        (void) sd_event_source_set_time(
+                e->timeout_source, e->pending.head->started + e->config.request_timeout_usec);
         (void) sd_event_source_set_enabled(e->timeout_source, SD_EVENT_ONESHOT);
 }
 
@@ -773,14 +777,14 @@ int engine_new(Engine **ret, sd_event *event, Kernel *k, const EngineConfig *con
         r = loader_new(&e->loader, event, k, e->config.workers, on_job_done, e);
         if (r < 0)
                 return r;
-        r = sd_event_add_time(event, &e->timeout_source, CLOCK_MONOTONIC, USEC_INFINITY, 0,
-                on_timeout, e);
+        r = sd_event_add_time(
+                event, &e->timeout_source, CLOCK_MONOTONIC, USEC_INFINITY, 0, on_timeout, e);
         if (r < 0)
                 return r;
         (void) sd_event_source_set_enabled(e->timeout_source, SD_EVENT_OFF);
         (void) sd_event_source_set_description(e->timeout_source, "engine-timeout");
-        r = sd_event_add_time(event, &e->poll_source, CLOCK_MONOTONIC, USEC_INFINITY, 0, on_poll,
-                e);
+        r = sd_event_add_time(
+                event, &e->poll_source, CLOCK_MONOTONIC, USEC_INFINITY, 0, on_poll, e);
         if (r < 0)
                 return r;
         (void) sd_event_source_set_enabled(e->poll_source, SD_EVENT_OFF);
@@ -888,15 +892,15 @@ void engine_foreach_module(const Engine *e, bool in_flight_only, ModuleVisitFunc
 
                 if (in_flight_only && m->state != MODULE_LOADING && m->n_waiters == 0)
                         continue;
-                info = (ModuleInfo) {
+                info = (ModuleInfo){
                         .name = m->name,
                         .path = m->path,
                         .dev = m->key.dev,
                         .ino = m->key.ino,
                         .state = module_state_names[m->state],
                         .stage = m->state != MODULE_LOADING ? NULL
-                                : m->job                    ? load_stage_to_string(load_job_stage(m->job))
-                                                            : load_stage_to_string(m->stage),
+                                : m->job ? load_stage_to_string(load_job_stage(m->job))
+                                         : load_stage_to_string(m->stage),
                         .waiters = m->n_waiters,
                         .age = now - m->since,
                         .error = m->error,

@@ -24,19 +24,19 @@ typedef struct Module Module;
 #define ENGINE_FOREIGN_POLL_USEC (50 * USEC_PER_MSEC)
 
 typedef struct EngineConfig {
-        unsigned workers;            /* 0: a default that fits the machine */
-        usec_t failure_memory_usec;  /* 0: the default; USEC_INFINITY: forever */
+        unsigned workers; /* 0: a default that fits the machine */
+        usec_t failure_memory_usec; /* 0: the default; USEC_INFINITY: forever */
         usec_t request_timeout_usec; /* 0: the default */
-        size_t decompress_max;       /* 0: DECOMPRESS_MAX_DEFAULT */
+        size_t decompress_max; /* 0: DECOMPRESS_MAX_DEFAULT */
 } EngineConfig;
 
 typedef enum Outcome {
         OUTCOME_PENDING,
-        OUTCOME_LOADED,         /* this request's load, or a load it joined, succeeded */
+        OUTCOME_LOADED, /* this request's load, or a load it joined, succeeded */
         OUTCOME_ALREADY_LOADED, /* live before (or loaded by someone else meanwhile) */
-        OUTCOME_FAILED,         /* error says why; from_memory if answered by the failure cache */
-        OUTCOME_SKIPPED,        /* not attempted: a hard dependency before it failed */
-        OUTCOME_TIMED_OUT,      /* stopped waiting; the load itself goes on */
+        OUTCOME_FAILED, /* error says why; from_memory if answered by the failure cache */
+        OUTCOME_SKIPPED, /* not attempted: a hard dependency before it failed */
+        OUTCOME_TIMED_OUT, /* stopped waiting; the load itself goes on */
         _OUTCOME_MAX,
 } Outcome;
 
@@ -44,20 +44,20 @@ const char *outcome_to_string(Outcome o);
 
 typedef enum Coalesced {
         COALESCED_NO,
-        COALESCED_BY_NAME,  /* joined an in-flight load of the same module */
+        COALESCED_BY_NAME, /* joined an in-flight load of the same module */
         COALESCED_BY_INODE, /* joined an in-flight load of the same file under another name */
 } Coalesced;
 
 typedef struct RequestResult {
-        uint32_t waited;     /* µs from the moment the request reached this module */
-        int32_t error;       /* -errno for OUTCOME_FAILED */
-        uint8_t outcome;     /* Outcome */
-        uint8_t coalesced;   /* Coalesced */
+        uint32_t waited; /* µs from the moment the request reached this module */
+        int32_t error; /* -errno for OUTCOME_FAILED */
+        uint8_t outcome; /* Outcome */
+        uint8_t coalesced; /* Coalesced */
         bool params_applied; /* false: the module was loaded (or is loading) with other
                               * parameters, which the kernel keeps */
-        bool from_memory;    /* the failure was answered from the failure cache */
-        bool marked;         /* engine-internal: holds the module's waiting-deps marker */
-        bool counted;        /* engine-internal: counted in the module's requests */
+        bool from_memory; /* the failure was answered from the failure cache */
+        bool marked; /* engine-internal: holds the module's waiting-deps marker */
+        bool counted; /* engine-internal: counted in the module's requests */
 } RequestResult;
 
 typedef struct EngineStats {
@@ -66,13 +66,13 @@ typedef struct EngineStats {
         uint64_t requests_failed;
         uint64_t requests_timed_out;
         uint64_t requests_cancelled;
-        uint64_t module_requests;      /* plan entries processed */
+        uint64_t module_requests; /* plan entries processed */
         uint64_t coalesced_by_name;
         uint64_t coalesced_by_inode;
-        uint64_t answered_live;        /* answered from the table: zero I/O, zero syscalls */
+        uint64_t answered_live; /* answered from the table: zero I/O, zero syscalls */
         uint64_t answered_failure_cache;
-        uint64_t waited_foreign;       /* waited for a load or unload someone else started */
-        uint64_t loads;                /* load jobs started (kernel attempts or install commands) */
+        uint64_t waited_foreign; /* waited for a load or unload someone else started */
+        uint64_t loads; /* load jobs started (kernel attempts or install commands) */
         uint64_t loads_ok;
         uint64_t loads_eexist;
         uint64_t loads_failed;
@@ -80,25 +80,25 @@ typedef struct EngineStats {
         uint64_t failed_decompressing;
         uint64_t failed_loading;
         uint64_t failed_install;
-        uint64_t busy_retries;         /* EBUSY: the module was going; waited and loaded again */
-        uint64_t fallbacks;            /* kernel decompression refused; decompressed here */
+        uint64_t busy_retries; /* EBUSY: the module was going; waited and loaded again */
+        uint64_t fallbacks; /* kernel decompression refused; decompressed here */
         uint64_t install_commands;
         uint64_t bytes_read;
         uint64_t bytes_decompressed;
-        uint64_t bytes_not_read;       /* file bytes that coalesced waiters did not read again */
+        uint64_t bytes_not_read; /* file bytes that coalesced waiters did not read again */
 } EngineStats;
 
 /* A module as the engine knows it, for ListInFlight and the duplicate table. */
 typedef struct ModuleInfo {
         const char *name;
-        const char *path;  /* of the current or last load; NULL if never loaded here */
+        const char *path; /* of the current or last load; NULL if never loaded here */
         dev_t dev;
         ino_t ino;
         const char *state; /* "absent", "live", "coming", "going", "loading", "failed" */
         const char *stage; /* load stage while loading, else NULL */
         unsigned waiters;
-        usec_t age;        /* time in the current state */
-        int error;         /* last failure */
+        usec_t age; /* time in the current state */
+        int error; /* last failure */
         uint64_t requests, coalesced, loads, failures, answered_from_memory;
 } ModuleInfo;
 
@@ -117,8 +117,8 @@ int engine_start(Engine *e);
  * it is cancelled first: then `done` never runs. Returns 1 when the request was answered at
  * once (`done` has run, *ret is NULL), 0 when it waits (*ret is the request), or -errno with
  * nothing started and `done` not called. */
-int engine_submit(Engine *e, Plan *plan, uint64_t generation, RequestDoneFunc done,
-        void *userdata, Request **ret);
+int engine_submit(Engine *e, Plan *plan, uint64_t generation, RequestDoneFunc done, void *userdata,
+        Request **ret);
 
 /* The client went away: stop waiting, free the request. Loads go on for everyone else. */
 void request_cancel(Request *r);

@@ -61,7 +61,7 @@ int install_command_run(const char *name, const char *command, const char *param
                         envp[k++] = environ[i];
         envp[k++] = module_env;
 
-        r = posix_spawn(&pid, "/bin/sh", NULL, NULL, (char *[]) { "sh", "-c", cmd, NULL }, envp);
+        r = posix_spawn(&pid, "/bin/sh", NULL, NULL, (char *[]){ "sh", "-c", cmd, NULL }, envp);
         if (r != 0)
                 return -r;
         while (waitpid(pid, &status, 0) < 0)

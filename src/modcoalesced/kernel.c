@@ -44,14 +44,14 @@ static ssize_t real_pread(Kernel *k, int fd, void *buf, size_t n, off_t offset)
         return r < 0 ? -errno : r;
 }
 
-static int real_finit_module(Kernel *k, const char *name, int fd, const char *params,
-        unsigned flags)
+static int real_finit_module(
+        Kernel *k, const char *name, int fd, const char *params, unsigned flags)
 {
         return syscall(SYS_finit_module, fd, params, flags) < 0 ? -errno : 0;
 }
 
-static int real_init_module(Kernel *k, const char *name, const void *image, size_t size,
-        const char *params)
+static int real_init_module(
+        Kernel *k, const char *name, const void *image, size_t size, const char *params)
 {
         return syscall(SYS_init_module, image, size, params) < 0 ? -errno : 0;
 }

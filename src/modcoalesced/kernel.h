@@ -34,10 +34,10 @@ typedef int (*KernelScanFunc)(const char *name, KernelModuleState state, void *u
 typedef struct KernelOps {
         int (*open_module)(Kernel *k, const char *path, int *ret_fd);
         ssize_t (*pread)(Kernel *k, int fd, void *buf, size_t n, off_t offset);
-        int (*finit_module)(Kernel *k, const char *name, int fd, const char *params,
-                unsigned flags);
-        int (*init_module)(Kernel *k, const char *name, const void *image, size_t size,
-                const char *params);
+        int (*finit_module)(
+                Kernel *k, const char *name, int fd, const char *params, unsigned flags);
+        int (*init_module)(
+                Kernel *k, const char *name, const void *image, size_t size, const char *params);
         int (*module_state)(Kernel *k, const char *name, KernelModuleState *ret);
         int (*scan_modules)(Kernel *k, KernelScanFunc f, void *userdata);
         int (*compression)(Kernel *k, Compression *ret);
@@ -61,14 +61,14 @@ static inline ssize_t kernel_pread(Kernel *k, int fd, void *buf, size_t n, off_t
         return k->ops->pread(k, fd, buf, n, offset);
 }
 
-static inline int kernel_finit_module(Kernel *k, const char *name, int fd, const char *params,
-        unsigned flags)
+static inline int kernel_finit_module(
+        Kernel *k, const char *name, int fd, const char *params, unsigned flags)
 {
         return k->ops->finit_module(k, name, fd, params, flags);
 }
 
-static inline int kernel_init_module(Kernel *k, const char *name, const void *image, size_t size,
-        const char *params)
+static inline int kernel_init_module(
+        Kernel *k, const char *name, const void *image, size_t size, const char *params)
 {
         return k->ops->init_module(k, name, image, size, params);
 }

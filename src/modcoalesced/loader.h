@@ -18,7 +18,7 @@
 /* What a load is doing now, for ListInFlight. */
 typedef enum LoadStage {
         LOAD_STAGE_WAITING_DEPS, /* wanted by a request that is still loading its dependencies */
-        LOAD_STAGE_QUEUED,       /* waiting for a free worker */
+        LOAD_STAGE_QUEUED, /* waiting for a free worker */
         LOAD_STAGE_READING,
         LOAD_STAGE_DECOMPRESSING,
         LOAD_STAGE_LOADING,
@@ -31,10 +31,10 @@ const char *load_stage_to_string(LoadStage s);
 /* How the module reached the kernel. */
 typedef enum LoadMethod {
         LOAD_METHOD_NONE,
-        LOAD_METHOD_FINIT,            /* plain file: finit_module(fd) */
+        LOAD_METHOD_FINIT, /* plain file: finit_module(fd) */
         LOAD_METHOD_FINIT_COMPRESSED, /* finit_module(fd, MODULE_INIT_COMPRESSED_FILE) */
-        LOAD_METHOD_INIT,             /* decompressed here, init_module(buffer) */
-        LOAD_METHOD_INSTALL,          /* modprobe.d install command */
+        LOAD_METHOD_INIT, /* decompressed here, init_module(buffer) */
+        LOAD_METHOD_INSTALL, /* modprobe.d install command */
         _LOAD_METHOD_MAX,
 } LoadMethod;
 

@@ -36,7 +36,13 @@ static void help(void)
 
 int main(int argc, char *argv[])
 {
-        enum { ARG_VERSION = 0x100, ARG_MODULE_DIR, ARG_LOG_LEVEL, ARG_WORKERS, ARG_FAILURE_MEMORY };
+        enum {
+                ARG_VERSION = 0x100,
+                ARG_MODULE_DIR,
+                ARG_LOG_LEVEL,
+                ARG_WORKERS,
+                ARG_FAILURE_MEMORY
+        };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },

@@ -44,8 +44,9 @@ int manager_new(Manager **ret, const ManagerConfig *config)
         /* Subscribe before the scan, so no load between the two goes unseen. */
         k = monitor_new(&m->monitor, m->event, m->engine);
         if (k < 0)
-                log_warning_errno(k, "Cannot watch module uevents, modules loaded by others will "
-                                     "be noticed only when a request reaches them: %m");
+                log_warning_errno(k,
+                        "Cannot watch module uevents, modules loaded by others will "
+                        "be noticed only when a request reaches them: %m");
         k = engine_start(m->engine);
         if (k < 0)
                 return log_error_errno(k, "Failed to read the kernel's module state: %m");

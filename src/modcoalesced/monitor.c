@@ -73,8 +73,8 @@ int monitor_new(Monitor **ret, sd_event *event, Engine *engine)
         r = udev_monitor_enable_receiving(m->monitor);
         if (r < 0)
                 return r;
-        r = sd_event_add_io(event, &m->source, udev_monitor_get_fd(m->monitor), EPOLLIN, on_uevent,
-                m);
+        r = sd_event_add_io(
+                event, &m->source, udev_monitor_get_fd(m->monitor), EPOLLIN, on_uevent, m);
         if (r < 0)
                 return r;
         (void) sd_event_source_set_description(m->source, "module-uevents");
