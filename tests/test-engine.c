@@ -382,6 +382,27 @@ static void test_failing_dependency(void **state)
         harness_done(&h);
 }
 
+/* Several matches of one MODALIAS load independently, as udev's builtin does: one failing
+ * does not skip the other, and the request reports the failure. */
+static void test_matches_are_independent(void **state)
+{
+        _cleanup_(plan_unrefp) Plan *p = NULL;
+        Harness h;
+
+        harness_init(&h, NULL, COMPRESSION_XZ);
+        harness_start(&h);
+        assert_int_equal(resolver_resolve_modalias(h.resolver, "mctest:multi", NULL, &p), 0);
+        kernel_fake_set_result(h.fake, "mc_user1", -EIO);
+        submit(&h, p);
+        run_until(&h, 1);
+        assert_int_equal(h.records[0].error, -EIO);
+        assert_string_equal(h.records[0].failed, "mc_user1");
+        assert_int_equal(result_of(&h.records[0], index_of(p, "mc_user1"))->outcome, OUTCOME_FAILED);
+        assert_int_equal(result_of(&h.records[0], index_of(p, "mc_user2"))->outcome, OUTCOME_LOADED);
+        assert_int_equal(kernel_fake_get_state(h.fake, "mc_user2"), KERNEL_MODULE_LIVE);
+        harness_done(&h);
+}
+
 /* A softdep that fails does not fail the module that wants it (modprobe's rule). */
 static void test_softdep_failure_ignored(void **state)
 {
@@ -972,6 +993,7 @@ int main(void)
                 cmocka_unit_test(test_coalesce_by_name_alias_and_inode),
                 cmocka_unit_test(test_shared_dependency),
                 cmocka_unit_test(test_failing_dependency),
+                cmocka_unit_test(test_matches_are_independent),
                 cmocka_unit_test(test_softdep_failure_ignored),
                 cmocka_unit_test(test_coming_waits_without_insert),
                 cmocka_unit_test(test_coming_ended_by_uevent),

@@ -195,6 +195,9 @@ static void test_chain_and_softdeps(void **state)
         assert_false(find(p, "mc_a")->soft);
         assert_true(find(p, "mc_soft")->soft);
         assert_true(find(p, "mc_post")->soft);
+        assert_int_equal(find(p, "mc_soft")->groups, 1);
+        assert_int_equal(find(p, "mc_soft")->hard_groups, 0);
+        assert_int_equal(find(p, "mc_b")->hard_groups, 1);
         assert_true(find(p, "mc_a")->target);
         assert_false(find(p, "mc_b")->target);
 
@@ -226,6 +229,10 @@ static void test_alias_with_several_matches(void **state)
         assert_true(find(p, "mc_user1")->target);
         assert_true(find(p, "mc_user2")->target);
         assert_false(find(p, "mc_shared")->target);
+        /* Each match is a group: the shared dependency is hard for both. */
+        assert_int_equal(find(p, "mc_shared")->hard_groups, 3);
+        assert_int_equal(find(p, "mc_user1")->groups, 1);
+        assert_int_equal(find(p, "mc_user2")->groups, 2);
         assert_plan_matches_modprobe(p, fixture_modprobe(true), inputs);
 }
 

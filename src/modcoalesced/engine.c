@@ -101,6 +101,7 @@ struct Request {
         uint32_t index;
         int32_t error;
         bool in_pending;
+        uint64_t failed_groups; /* plan groups that lost a hard module */
         const char *failed_module; /* points into plan */
         RequestResult results[];
 };
@@ -144,6 +145,7 @@ static const HashOps inode_hash_ops = {
 };
 
 static void request_advance(Request *r);
+static void request_fail_module(Request *r, const PlanModule *pm, int error);
 static void request_finish(Request *r, int error, const char *module);
 static void engine_arm_timeout(Engine *e);
 static void engine_arm_poll(Engine *e);
@@ -295,10 +297,8 @@ static void module_release_waiters(Module *m, Outcome outcome, int error)
                 res->waited = (uint32_t) (now - r->module_started);
                 res->outcome = outcome;
                 res->error = error;
-                if (outcome == OUTCOME_FAILED && !pm->soft) {
-                        request_finish(r, error, pm->name);
-                        continue;
-                }
+                if (outcome == OUTCOME_FAILED)
+                        request_fail_module(r, pm, error);
                 r->index++;
                 request_advance(r);
         }
@@ -455,6 +455,33 @@ static void request_mark_targets(Request *r)
         }
 }
 
+/* Hand-made plans (tests, tools) may leave the groups empty: one group then. */
+static uint64_t plan_module_groups(const PlanModule *pm)
+{
+        return pm->groups ?: 1;
+}
+
+static uint64_t plan_module_hard_groups(const PlanModule *pm)
+{
+        return pm->soft ? 0 : pm->hard_groups ?: plan_module_groups(pm);
+}
+
+/* A failed hard module fails the matches that need it, and the request reports the first such
+ * failure; the other matches go on (udev and modprobe -a load each match on its own). Softdep
+ * failures are ignored. */
+static void request_fail_module(Request *r, const PlanModule *pm, int error)
+{
+        uint64_t hard = plan_module_hard_groups(pm);
+
+        if (hard == 0)
+                return;
+        r->failed_groups |= hard;
+        if (r->error == 0) {
+                r->error = error;
+                r->failed_module = pm->name;
+        }
+}
+
 static bool params_match(const Module *m, const PlanModule *pm)
 {
         return pm->parameters[0] == '\0' || strcmp(m->params ?: "", pm->parameters) == 0;
@@ -471,6 +498,12 @@ static void request_advance(Request *r)
                 int k;
 
                 request_unmark(r, r->index);
+                if ((plan_module_groups(pm) & ~r->failed_groups) == 0) {
+                        /* Every match that needs it lost a hard module before it. */
+                        res->outcome = OUTCOME_SKIPPED;
+                        r->index++;
+                        continue;
+                }
                 m = engine_module(e, pm->name, true);
                 if (!m) {
                         res->outcome = OUTCOME_FAILED;
@@ -498,8 +531,7 @@ static void request_advance(Request *r)
                         res->from_memory = true;
                         m->answered_from_memory++;
                         e->stats.answered_failure_cache++;
-                        if (!pm->soft)
-                                return request_finish(r, m->error, pm->name);
+                        request_fail_module(r, pm, m->error);
                         r->index++;
                         continue;
 
@@ -551,8 +583,7 @@ static void request_advance(Request *r)
                 if (k < 0) {
                         res->outcome = OUTCOME_FAILED;
                         res->error = k;
-                        if (!pm->soft)
-                                return request_finish(r, k, pm->name);
+                        request_fail_module(r, pm, k);
                         r->index++;
                         continue;
                 }
@@ -560,7 +591,7 @@ static void request_advance(Request *r)
                 module_wait(m, r);
                 return;
         }
-        request_finish(r, 0, NULL);
+        request_finish(r, r->error, r->failed_module);
 }
 
 static void request_free(Request *r)

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "cleanup.h"
@@ -31,9 +32,17 @@ typedef struct PlanModule {
         Compression compression;
         char *parameters; /* modprobe.d options + kernel command line + request; never NULL */
         char *install_command; /* modprobe.d "install" command as written, or NULL */
-        bool soft; /* reached only through a softdep: its failure is ignored */
+        bool soft;   /* reached only through a softdep: its failure is ignored */
         bool target; /* matched by the lookup itself, not a dependency */
+        /* A lookup can match several modules (a MODALIAS with two drivers, several names):
+         * each match is a group, loaded independently as udev and modprobe -a do. Bit i (bit 63
+         * for the 64th match and beyond) is set in groups when match i needs this module at
+         * all, and in hard_groups when match i is this module or needs it as a hard dependency. */
+        uint64_t groups;
+        uint64_t hard_groups;
 } PlanModule;
+
+#define PLAN_GROUP_BIT(i) (UINT64_C(1) << ((i) < 63 ? (i) : 63))
 
 typedef struct Plan {
         unsigned n_ref;

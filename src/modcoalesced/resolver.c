@@ -36,6 +36,7 @@ struct Resolver {
 typedef struct Builder {
         Plan *plan;
         char **required; /* the probed module and its hard dependencies */
+        uint64_t group;  /* PLAN_GROUP_BIT of the match being probed */
         int error;
 } Builder;
 static Builder *current_builder;
@@ -205,6 +206,9 @@ static int builder_add(Builder *b, struct kmod_module *m, bool install, const ch
         if (pm) {
                 pm->soft = pm->soft && !required;
                 pm->target = pm->target || strcmp(b->required[0], name) == 0;
+                pm->groups |= b->group;
+                if (required)
+                        pm->hard_groups |= b->group;
                 return 0;
         }
 
@@ -222,6 +226,8 @@ static int builder_add(Builder *b, struct kmod_module *m, bool install, const ch
         pm->compression = compression_from_path(path);
         pm->soft = !required;
         pm->target = strcmp(b->required[0], name) == 0;
+        pm->groups = b->group;
+        pm->hard_groups = required ? b->group : 0;
         if (stat(path, &st) == 0) {
                 pm->dev = st.st_dev;
                 pm->ino = st.st_ino;
@@ -242,12 +248,12 @@ static void on_print_action(struct kmod_module *m, bool install, const char *opt
 }
 
 /* Appends what probing one matched module would do to the plan. */
-static int resolver_probe(
-        Resolver *r, Plan *plan, struct kmod_module *mod, unsigned flags, const char *params)
+static int resolver_probe(Resolver *r, Plan *plan, struct kmod_module *mod, unsigned flags,
+        const char *params, unsigned group)
 {
         _cleanup_strv_free_ char **required = NULL;
         struct kmod_list *deps, *l;
-        Builder b = { .plan = plan };
+        Builder b = { .plan = plan, .group = PLAN_GROUP_BIT(group) };
         int k;
 
         k = plan_add_name(&required, kmod_module_get_name(mod));
@@ -277,8 +283,8 @@ static int resolver_probe(
         return 0;
 }
 
-static int resolver_lookup(
-        Resolver *r, Plan *plan, const char *alias, unsigned flags, const char *params)
+static int resolver_lookup(Resolver *r, Plan *plan, const char *alias, unsigned flags,
+        const char *params, unsigned *group)
 {
         struct kmod_list *list = NULL, *l;
         int k;
@@ -292,7 +298,7 @@ static int resolver_lookup(
                 struct kmod_module *mod = kmod_module_get_module(l);
 
                 if (k >= 0)
-                        k = resolver_probe(r, plan, mod, flags, params);
+                        k = resolver_probe(r, plan, mod, flags, params, (*group)++);
                 kmod_module_unref(mod);
         }
         kmod_module_unref_list(list);
@@ -355,6 +361,7 @@ static int resolver_resolve(Resolver *r, char kind, char *const *inputs, const c
         k = plan_new(&plan);
         if (k < 0)
                 return k;
+        unsigned group = 0;
         for (char *const *i = inputs; *i; i++) {
                 /* kmod's modprobe: the blacklist always applies to aliases; "-b" (udev) also to
                  * module names matched by a device's MODALIAS. */
@@ -362,7 +369,7 @@ static int resolver_resolve(Resolver *r, char kind, char *const *inputs, const c
                         KMOD_PROBE_APPLY_BLACKLIST_ALIAS_ONLY |
                         (kind == 'A' ? KMOD_PROBE_APPLY_BLACKLIST : 0);
 
-                k = resolver_lookup(r, plan, *i, flags, params);
+                k = resolver_lookup(r, plan, *i, flags, params, &group);
                 if (k == -ENOENT) {
                         error = k;
                         missing = *i;
