@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* modcoalescectl — the admin's tool. `resolve` prints the load plan of a MODALIAS or of module
- * names, computed in-process by the same resolver the daemon uses. */
+ * names, computed in-process by the same resolver the daemon uses; load, in-flight, stats and
+ * monitor talk to the daemon (verbs.c). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -12,6 +13,8 @@
 #include "log.h"
 #include "modname.h"
 #include "resolver.h"
+#include "varlink-idl.h"
+#include "verbs.h"
 
 static bool arg_json;
 static bool arg_modalias;
@@ -19,20 +22,29 @@ static const char *arg_module_dir;
 static const char *arg_params;
 static char **arg_config;
 
+static const char *arg_socket = MODCOALESCED_SOCKET;
+
 static void help(void)
 {
-        printf("Usage: modcoalescectl [OPTIONS] resolve MODALIAS|NAME…\n\n"
-               "Show the load plan of a device's MODALIAS or of module names/aliases: the\n"
-               "modules in load order (what modprobe --show-depends prints), builtin and\n"
-               "blacklisted matches. A single argument with a ':' is taken as a MODALIAS\n"
-               "(blacklist applied, as udev does); anything else as names (as modprobe).\n\n"
+        printf("Usage: modcoalescectl [OPTIONS] VERB [ARGS…]\n\n"
+               "  resolve MODALIAS|NAME…  Show the load plan: the modules in load order (what\n"
+               "                          modprobe --show-depends prints), builtin and\n"
+               "                          blacklisted matches; computed here, no daemon needed\n"
+               "  load MODALIAS|NAME…     Ask the daemon to load, and show each module's outcome\n"
+               "  in-flight               Loads in flight and their waiters\n"
+               "  stats                   The daemon's counters and per-module duplicate table\n"
+               "  monitor                 Follow request, coalesce, load and result events\n\n"
+               "A single argument with a ':' is a MODALIAS (blacklist applied, as udev does);\n"
+               "anything else names modules or aliases (as modprobe).\n\n"
                "  -h --help              Show this help\n"
                "     --version           Show the version\n"
                "     --json              Print JSON instead of a table\n"
+               "     --socket=PATH       The daemon's socket (default %s)\n"
                "     --modalias          Treat the argument as a MODALIAS\n"
-               "     --module-dir=DIR    Module tree (default /lib/modules/`uname -r`)\n"
-               "     --config=PATH       modprobe.d file or directory (repeatable)\n"
-               "     --parameters=PARAMS Extra module parameters, as on modprobe's command line\n");
+               "     --module-dir=DIR    resolve: module tree (default /lib/modules/`uname -r`)\n"
+               "     --config=PATH       resolve: modprobe.d file or directory (repeatable)\n"
+               "     --parameters=PARAMS Module parameters, as on modprobe's command line\n",
+                MODCOALESCED_SOCKET);
 }
 
 static const char *role(const PlanModule *m)
@@ -174,7 +186,8 @@ int main(int argc, char *argv[])
                 ARG_MODALIAS,
                 ARG_MODULE_DIR,
                 ARG_CONFIG,
-                ARG_PARAMS
+                ARG_PARAMS,
+                ARG_SOCKET,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -184,6 +197,7 @@ int main(int argc, char *argv[])
                 { "module-dir", required_argument, NULL, ARG_MODULE_DIR },
                 { "config", required_argument, NULL, ARG_CONFIG },
                 { "parameters", required_argument, NULL, ARG_PARAMS },
+                { "socket", required_argument, NULL, ARG_SOCKET },
                 {},
         };
         int c, k;
@@ -213,15 +227,37 @@ int main(int argc, char *argv[])
                 case ARG_PARAMS:
                         arg_params = optarg;
                         break;
+                case ARG_SOCKET:
+                        arg_socket = optarg;
+                        break;
                 default:
                         return EXIT_FAILURE;
                 }
 
-        if (optind >= argc || strcmp(argv[optind], "resolve") != 0) {
-                help();
-                return EXIT_FAILURE;
+        CtlOptions o = {
+                .json = arg_json,
+                .socket = arg_socket,
+                .parameters = arg_params,
+                .modalias = arg_modalias,
+        };
+        const char *verb = optind < argc ? argv[optind] : "";
+        char *const *args = argv + optind + (optind < argc);
+        bool no_args = !args[0];
+
+        if (strcmp(verb, "resolve") == 0)
+                k = verb_resolve(args);
+        else if (strcmp(verb, "load") == 0)
+                k = verb_load(&o, args);
+        else if (strcmp(verb, "in-flight") == 0 && no_args)
+                k = verb_in_flight(&o);
+        else if (strcmp(verb, "stats") == 0 && no_args)
+                k = verb_stats(&o);
+        else if (strcmp(verb, "monitor") == 0 && no_args)
+                k = verb_monitor(&o);
+        else {
+                log_error("Unknown verb or extra arguments: see --help.");
+                k = -EINVAL;
         }
-        k = verb_resolve(argv + optind + 1);
         strv_free(arg_config);
         return k < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -120,8 +120,21 @@ struct Engine {
         unsigned n_requests, n_waiting, n_in_flight;
         LIST_HEAD(Module) polled;
         sd_event_source *timeout_source, *poll_source;
+        EngineEventFunc event_func;
+        void *event_userdata;
         EngineStats stats;
 };
+
+static void engine_emit(Engine *e, EngineEventType type, const char *module, int error,
+        Coalesced coalesced)
+{
+        if (e->event_func)
+                e->event_func(&(EngineEvent) { .type = type,
+                                      .module = module,
+                                      .error = error,
+                                      .coalesced = coalesced },
+                        e->event_userdata);
+}
 
 static uint64_t inode_hash(const void *key, uint64_t seed)
 {
@@ -350,6 +363,7 @@ static int module_start_load(Module *m, const PlanModule *pm)
         e->stats.loads++;
         if (pm->install_command)
                 e->stats.install_commands++;
+        engine_emit(e, ENGINE_EVENT_LOAD, m->name, 0, COALESCED_NO);
         log_debug("Loading %s from %s.", pm->name, pm->path);
         return 0;
 }
@@ -361,6 +375,7 @@ static void on_job_done(LoadJob *j, void *userdata)
         int error = j->error;
 
         m->job = NULL;
+        engine_emit(e, ENGINE_EVENT_RESULT, m->name, error == -EEXIST ? 0 : error, COALESCED_NO);
         e->stats.bytes_read += j->bytes_read;
         e->stats.bytes_decompressed += j->bytes_decompressed;
         e->stats.bytes_not_read += j->file_size * m->n_joined;
@@ -543,6 +558,7 @@ static void request_advance(Request *r)
                         m->coalesced++;
                         m->n_joined++;
                         e->stats.coalesced_by_name++;
+                        engine_emit(e, ENGINE_EVENT_COALESCE, m->name, 0, COALESCED_BY_NAME);
                         module_wait(m, r);
                         return;
 
@@ -575,6 +591,7 @@ static void request_advance(Request *r)
                         other->coalesced++;
                         other->n_joined++;
                         e->stats.coalesced_by_inode++;
+                        engine_emit(e, ENGINE_EVENT_COALESCE, other->name, 0, COALESCED_BY_INODE);
                         module_wait(other, r);
                         return;
                 }
@@ -896,6 +913,11 @@ EngineStats engine_stats(const Engine *e)
         return e->stats;
 }
 
+usec_t engine_request_timeout(const Engine *e)
+{
+        return e->config.request_timeout_usec;
+}
+
 unsigned engine_n_in_flight(const Engine *e)
 {
         return e->n_in_flight;
@@ -943,4 +965,10 @@ void engine_foreach_module(const Engine *e, bool in_flight_only, ModuleVisitFunc
                 };
                 f(&info, userdata);
         }
+}
+
+void engine_set_event_func(Engine *e, EngineEventFunc f, void *userdata)
+{
+        e->event_func = f;
+        e->event_userdata = userdata;
 }

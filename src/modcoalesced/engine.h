@@ -104,6 +104,23 @@ typedef struct ModuleInfo {
 
 typedef void (*RequestDoneFunc)(Request *r, void *userdata);
 
+/* What the engine does, for Monitor. */
+typedef enum EngineEventType {
+        ENGINE_EVENT_COALESCE, /* a request joined a load in flight */
+        ENGINE_EVENT_LOAD,     /* a load started */
+        ENGINE_EVENT_RESULT,   /* a load ended; error is 0 or -errno */
+        _ENGINE_EVENT_MAX,
+} EngineEventType;
+
+typedef struct EngineEvent {
+        EngineEventType type;
+        const char *module;
+        int error;
+        Coalesced coalesced;
+} EngineEvent;
+
+typedef void (*EngineEventFunc)(const EngineEvent *ev, void *userdata);
+
 int engine_new(Engine **ret, sd_event *e, Kernel *k, const EngineConfig *config);
 Engine *engine_free(Engine *e);
 DEFINE_POINTER_CLEANUP_FUNC(Engine, engine_free);
@@ -129,10 +146,14 @@ const RequestResult *request_result(const Request *r, size_t i);
 int request_error(const Request *r, const char **ret_module);
 usec_t request_age(const Request *r);
 
+/* One observer at most (NULL to stop); it must not call back into the engine. */
+void engine_set_event_func(Engine *e, EngineEventFunc f, void *userdata);
+
 /* A module uevent (or any news of a module's kernel state) from outside. */
 void engine_module_event(Engine *e, const char *name, KernelModuleState state);
 
 EngineStats engine_stats(const Engine *e);
+usec_t engine_request_timeout(const Engine *e);
 unsigned engine_n_in_flight(const Engine *e);
 unsigned engine_n_waiting(const Engine *e);
 unsigned engine_n_requests(const Engine *e);

@@ -1,12 +1,101 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* manager.c — see manager.h. Signals are handled through sd-event (blocked first), so a
- * SIGTERM ends the loop between two events, never inside one. */
+ * SIGTERM ends the loop between two events, never inside one. A post source, run after every
+ * dispatch, keeps STATUS= and the idle clock current, and ends the drain when the last waiter
+ * has its answer. */
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
+#include <string.h>
 #include <systemd/sd-daemon.h>
 
 #include "log.h"
 #include "manager.h"
+
+static bool manager_busy(Manager *m)
+{
+        return server_n_connections(m->server) > 0 || engine_n_requests(m->engine) > 0 ||
+                engine_n_in_flight(m->engine) > 0;
+}
+
+static void manager_update_status(Manager *m)
+{
+        unsigned in_flight = engine_n_in_flight(m->engine), waiting = engine_n_waiting(m->engine);
+        char buf[128];
+
+        if (m->stopping)
+                snprintf(buf, sizeof(buf), "Stopping: %u loads in flight, %u waiters.", in_flight,
+                        waiting);
+        else if (in_flight + waiting == 0)
+                snprintf(buf, sizeof(buf), "Idle.");
+        else
+                snprintf(buf, sizeof(buf), "%u loads in flight, %u waiters.", in_flight, waiting);
+        if (m->status && strcmp(m->status, buf) == 0)
+                return;
+        free(m->status);
+        m->status = strdup(buf);
+        (void) sd_notifyf(false, "STATUS=%s", buf);
+}
+
+static int on_post(sd_event_source *s, void *userdata)
+{
+        Manager *m = userdata;
+
+        manager_update_status(m);
+        if (manager_busy(m))
+                m->last_busy = now_usec();
+        if (m->stopping && engine_n_requests(m->engine) == 0 && engine_n_in_flight(m->engine) == 0)
+                (void) sd_event_exit(m->event, 0);
+        return 0;
+}
+
+static int on_idle_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Manager *m = userdata;
+        usec_t now = now_usec();
+
+        if (!manager_busy(m) && now >= m->last_busy + m->idle_timeout) {
+                log_info("Idle for %" PRIu64 " s, exiting; the socket stays with systemd.",
+                        m->idle_timeout / USEC_PER_SEC);
+                return sd_event_exit(m->event, 0);
+        }
+        if (manager_busy(m))
+                m->last_busy = now;
+        (void) sd_event_source_set_time(s, m->last_busy + m->idle_timeout);
+        return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+}
+
+static int on_drain_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Manager *m = userdata;
+
+        log_warning("%u requests still waiting after the drain period; exiting anyway.",
+                engine_n_requests(m->engine));
+        return sd_event_exit(m->event, 0);
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+        Manager *m = userdata;
+        int k;
+
+        if (m->stopping)
+                return 0;
+        m->stopping = true;
+        log_info("Received %s: no new connections; answering %u waiting requests first.",
+                strsignal((int) si->ssi_signo), engine_n_requests(m->engine));
+        (void) sd_notify(false, "STOPPING=1");
+        server_stop_accepting(m->server);
+        manager_update_status(m);
+        if (engine_n_requests(m->engine) == 0 && engine_n_in_flight(m->engine) == 0)
+                return sd_event_exit(m->event, 0);
+        /* Every request ends by its own timeout at the latest; allow a little beyond that. */
+        k = sd_event_add_time_relative(m->event, &m->drain_source, CLOCK_MONOTONIC,
+                engine_request_timeout(m->engine) + 2 * USEC_PER_SEC, 0, on_drain_timeout, m);
+        if (k < 0)
+                return sd_event_exit(m->event, 0);
+        return 0;
+}
 
 int manager_new(Manager **ret, const ManagerConfig *config)
 {
@@ -27,29 +116,53 @@ int manager_new(Manager **ret, const ManagerConfig *config)
         sigaddset(&mask, SIGINT);
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
                 return log_error_errno(errno, "Failed to block signals: %m");
-        k = sd_event_add_signal(m->event, NULL, SIGTERM, NULL, NULL);
+        k = sd_event_add_signal(m->event, NULL, SIGTERM, on_signal, m);
         if (k >= 0)
-                k = sd_event_add_signal(m->event, NULL, SIGINT, NULL, NULL);
+                k = sd_event_add_signal(m->event, NULL, SIGINT, on_signal, m);
+        if (k >= 0)
+                k = sd_event_add_post(m->event, NULL, on_post, m);
         if (k < 0)
-                return log_error_errno(k, "Failed to watch signals: %m");
+                return log_error_errno(k, "Failed to set up the event loop: %m");
 
         k = resolver_new(&m->resolver, config->module_dir, NULL);
         if (k < 0)
                 return log_error_errno(k, "Failed to load the module index of %s: %m",
                         config->module_dir ?: "the running kernel");
 
-        k = engine_new(&m->engine, m->event, kernel_real(), &config->engine);
+        k = engine_new(&m->engine, m->event, config->kernel ?: kernel_real(), &config->engine);
         if (k < 0)
                 return log_error_errno(k, "Failed to set up the engine: %m");
         /* Subscribe before the scan, so no load between the two goes unseen. */
         k = monitor_new(&m->monitor, m->event, m->engine);
         if (k < 0)
-                log_warning_errno(k,
-                        "Cannot watch module uevents, modules loaded by others will "
-                        "be noticed only when a request reaches them: %m");
+                log_warning_errno(k, "Cannot watch module uevents, modules loaded by others will "
+                                     "be noticed only when a request reaches them: %m");
         k = engine_start(m->engine);
         if (k < 0)
                 return log_error_errno(k, "Failed to read the kernel's module state: %m");
+
+        k = server_new(&m->server, m->event, m->engine, m->resolver, &config->server);
+        if (k < 0)
+                return log_error_errno(k, "Failed to set up the varlink server: %m");
+        if (config->listen)
+                k = server_listen_address(m->server, config->listen, 0600);
+        else {
+                k = server_listen_auto(m->server);
+                if (k == 0)
+                        k = log_error_errno(EBADF, "No socket passed (FileDescriptorName=varlink); "
+                                                   "use --listen=PATH to run by hand.");
+        }
+        if (k < 0)
+                return log_error_errno(k, "Failed to listen: %m");
+
+        m->idle_timeout = config->idle_timeout ?: MANAGER_IDLE_TIMEOUT_USEC_DEFAULT;
+        m->last_busy = now_usec();
+        if (m->idle_timeout != USEC_INFINITY) {
+                k = sd_event_add_time_relative(m->event, &m->idle_source, CLOCK_MONOTONIC,
+                        m->idle_timeout, 0, on_idle_timer, m);
+                if (k < 0)
+                        return log_error_errno(k, "Failed to set up the idle timer: %m");
+        }
 
         *ret = TAKE_PTR(m);
         return 0;
@@ -59,10 +172,14 @@ Manager *manager_free(Manager *m)
 {
         if (!m)
                 return NULL;
+        sd_event_source_disable_unref(m->idle_source);
+        sd_event_source_disable_unref(m->drain_source);
+        server_free(m->server);
         monitor_free(m->monitor);
         engine_free(m->engine);
         resolver_free(m->resolver);
         sd_event_unref(m->event);
+        free(m->status);
         free(m);
         return NULL;
 }
@@ -74,7 +191,6 @@ int manager_run(Manager *m)
         log_info("Module index %s loaded; ready.", resolver_module_dir(m->resolver));
         (void) sd_notify(false, "READY=1\nSTATUS=Idle.");
         k = sd_event_loop(m->event);
-        (void) sd_notify(false, "STOPPING=1");
         if (k < 0)
                 return log_error_errno(k, "Event loop failed: %m");
         log_info("Stopped.");

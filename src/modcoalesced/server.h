@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* server.h — the varlink service: io.modcoalesced.Manager's methods on top of the resolver and
+ * the engine, with deferred Load replies, per-client limits and the peer checks. The only place
+ * where -errno becomes a wire error. */
+#pragma once
+
+#include <systemd/sd-event.h>
+
+#include "cleanup.h"
+#include "engine.h"
+#include "resolver.h"
+
+#define SERVER_MAX_PENDING_DEFAULT 16384u
+#define SERVER_MAX_CONNECTIONS_DEFAULT 16384u
+#define SERVER_MAX_MONITORS 16u
+#define SERVER_MAX_NAMES 64u
+
+typedef struct ServerConfig {
+        unsigned max_pending;     /* Load calls waiting for their reply; 0: the default */
+        unsigned max_connections; /* 0: the default; also per uid (every udev helper is uid 0) */
+} ServerConfig;
+
+typedef struct Server Server;
+
+int server_new(Server **ret, sd_event *event, Engine *engine, Resolver *resolver,
+        const ServerConfig *config);
+Server *server_free(Server *s);
+DEFINE_POINTER_CLEANUP_FUNC(Server, server_free);
+
+/* Sockets passed by systemd (FileDescriptorName=varlink); returns how many, 0 if none. */
+int server_listen_auto(Server *s);
+/* A socket of our own (manual runs, tests), created with its parent directory. */
+int server_listen_address(Server *s, const char *path, mode_t mode);
+/* Stop taking connections: new ones stay queued in the socket, which systemd keeps for the
+ * next activation. Calls on open connections get ShuttingDown, except those already waiting. */
+void server_stop_accepting(Server *s);
+
+unsigned server_n_connections(const Server *s);
+unsigned server_n_pending(const Server *s);
