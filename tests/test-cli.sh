@@ -74,15 +74,29 @@ ok "resolve fs-xfs on the real tree equals modprobe --show-depends"
 
 # The daemon binary starts, says it is ready, and stops cleanly on SIGTERM.
 "$daemon" --version | grep -q '^modcoalesced ' || fail "--version"
-"$daemon" --module-dir "$tmp/fx/root/lib/modules/$kver" 2>"$tmp/daemon.log" &
+"$daemon" --module-dir "$tmp/fx/root/lib/modules/$kver" --listen "$tmp/run/daemon.sock" \
+        2>"$tmp/daemon.log" &
 daemon_pid=$!
 for _ in $(seq 50); do grep -q ready "$tmp/daemon.log" && break; sleep 0.1; done
 grep -q "ready" "$tmp/daemon.log" || fail "daemon not ready: $(cat "$tmp/daemon.log")"
+[ -S "$tmp/run/daemon.sock" ] || fail "no socket at --listen's path"
+[ "$(stat -c %a "$tmp/run/daemon.sock")" = 600 ] || fail "socket mode is not 0600"
 kill -TERM "$daemon_pid"
 wait "$daemon_pid" || fail "daemon exit status $?"
 daemon_pid=
 grep -q "Stopped." "$tmp/daemon.log" || fail "no clean stop: $(cat "$tmp/daemon.log")"
 ok "daemon starts and stops on SIGTERM"
-if "$daemon" --module-dir /nonexistent 2>"$tmp/daemon.log"; then fail "started without an index"; fi
+if "$daemon" --module-dir /nonexistent --listen "$tmp/x.sock" 2>"$tmp/daemon.log"; then
+        fail "started without an index"
+fi
 grep -q "Failed to load the module index" "$tmp/daemon.log" || fail "$(cat "$tmp/daemon.log")"
 ok "daemon refuses a missing module index"
+if "$daemon" --module-dir "$tmp/fx/root/lib/modules/$kver" 2>"$tmp/daemon.log"; then
+        fail "started without a socket"
+fi
+grep -q "No socket passed" "$tmp/daemon.log" || fail "$(cat "$tmp/daemon.log")"
+ok "daemon refuses to run without a socket"
+for bad in --workers=0 --workers=x --request-timeout=999999 --idle-timeout=-1 --frobnicate; do
+        if "$daemon" "$bad" 2>/dev/null; then fail "accepted $bad"; fi
+done
+ok "daemon refuses bad options"

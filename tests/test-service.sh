@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# test-service.sh BUILDDIR — the daemon as systemd runs it: socket-activated by
+# systemd-socket-activate --fdname=varlink, on the directory-backed fake kernel, driven by the
+# real varlinkctl, modcoalescectl and the udev helper.
+set -euo pipefail
+
+build=$1
+here=$(cd "$(dirname "$0")" && pwd)
+daemon="$build/tests/modcoalesced-fake"
+helper="$build/src/udev-helper/modcoalesced-udev"
+ctl="$build/src/modcoalescectl/modcoalescectl"
+tmp=$(mktemp -d /tmp/mc-service-XXXXXX)
+sock="$tmp/run/io.modcoalesced.Manager"
+pids=()
+
+cleanup() {
+        for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+        wait 2>/dev/null || true
+        rm -rf --one-file-system "$tmp"
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+
+"$here/make-fixture-tree.sh" "$tmp/fx" >/dev/null
+export MC_KVER=$(cat "$tmp/fx/kver")
+export MC_FIXTURE_ROOT="$tmp/fx/root" MC_FIXTURE_CONF="$tmp/fx/modprobe.d"
+export MC_FAKE_KERNEL_DIR="$tmp/kernel"
+moddir="$MC_FIXTURE_ROOT/lib/modules/$MC_KVER"
+
+# Starts the daemon behind a socket held by systemd-socket-activate (which execs into it).
+start_daemon() {
+        rm -rf "$tmp/run"
+        mkdir -p "$tmp/run" "$MC_FAKE_KERNEL_DIR"
+        systemd-socket-activate -E MC_FAKE_KERNEL_DIR --fdname=varlink -l "$sock" \
+                "$daemon" --module-dir "$moddir" --idle-timeout 0 "$@" 2>>"$tmp/daemon.log" &
+        daemon_pid=$!
+        pids+=("$daemon_pid")
+        for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
+        [ -S "$sock" ] || fail "no socket"
+}
+
+calls() { grep -c "^$1 $2\$" "$MC_FAKE_KERNEL_DIR/calls" 2>/dev/null || true; }
+vl() { varlinkctl call --timeout=30 "$sock" "io.modcoalesced.Manager.$1" "${2:-{\}}"; }
+
+start_daemon
+
+# -- the interface ------------------------------------------------------------------------------
+varlinkctl introspect "$sock" io.modcoalesced.Manager >"$tmp/idl"
+for s in "method Load" "method ListInFlight" "method GetStats" "method Monitor" \
+        "error LoadFailed" "error NoSuchModule" "error PermissionDenied" "error TimedOut" \
+        "type ModuleResult" "# Time this request waited for this module"; do
+        grep -q "$s" "$tmp/idl" || fail "introspect lacks '$s'"
+done
+ok "varlinkctl introspect documents the interface"
+
+# -- 500 helpers at once for one MODALIAS, one held load -----------------------------------------
+touch "$MC_FAKE_KERNEL_DIR/hold/mc_user1"
+helper_pids=()
+for i in $(seq 500); do
+        MODALIAS=mctest:user1 "$helper" --socket "$sock" --fallback "$here/fake-modprobe.sh" \
+                --timeout 60 >/dev/null 2>>"$tmp/helpers.log" &
+        helper_pids+=($!)
+done
+# While held: ListInFlight shows the module and its 500 waiters.
+for _ in $(seq 200); do
+        vl ListInFlight >"$tmp/inflight.json"
+        python3 - "$tmp/inflight.json" <<'PY' && break
+import json, sys
+m = {x["name"]: x for x in json.load(open(sys.argv[1]))["modules"]}
+sys.exit(0 if m.get("mc_user1", {}).get("waiters") == 500 else 1)
+PY
+        sleep 0.1
+done
+python3 - "$tmp/inflight.json" <<'PY' || fail "ListInFlight: $(cat "$tmp/inflight.json")"
+import json, sys
+m = {x["name"]: x for x in json.load(open(sys.argv[1]))["modules"]}
+u = m["mc_user1"]
+assert u["waiters"] == 500 and u["state"] == "loading" and u["stage"] == "loading", u
+assert u["path"].endswith("mc_user1.ko.xz") and u["inode"] > 0
+PY
+ok "ListInFlight shows the held module with its 500 waiters"
+"$ctl" --socket "$sock" in-flight | grep -q "^mc_user1 .*loading .* 500 " || fail "in-flight table"
+ok "modcoalescectl in-flight shows the same"
+rm "$MC_FAKE_KERNEL_DIR/hold/mc_user1"
+failed=0
+for p in "${helper_pids[@]}"; do wait "$p" || failed=$((failed + 1)); done
+[ "$failed" = 0 ] || fail "$failed helpers failed: $(tail -5 "$tmp/helpers.log")"
+[ "$(calls load mc_user1)" = 1 ] || fail "mc_user1 loads: $(calls load mc_user1)"
+[ "$(calls load mc_shared)" = 1 ] || fail "mc_shared loads: $(calls load mc_shared)"
+grep -q "^fallback" "$MC_FAKE_KERNEL_DIR/calls" && fail "a helper fell back"
+vl GetStats >"$tmp/stats.json"
+python3 - "$tmp/stats.json" <<'PY' || fail "GetStats: $(cat "$tmp/stats.json")"
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["requests"] == 500 and s["loads"] == 2 and s["loadsOk"] == 2, s
+assert s["coalescedByName"] >= 499, s
+m = {x["name"]: x for x in s["modules"]}
+assert m["mc_user1"]["requests"] == 500 and m["mc_user1"]["loads"] == 1, m
+PY
+ok "500 helpers for one MODALIAS: 1 kernel load, 500 successes, stats agree"
+
+# -- errors -------------------------------------------------------------------------------------
+expect_error() { # method params error
+        if out=$(vl "$1" "$2" 2>&1); then fail "$1 $2 succeeded: $out"; fi
+        echo "$out" | grep -q "$3" || fail "$1 $2: expected $3, got: $out"
+}
+expect_error Load '{"modalias":5}' org.varlink.service.InvalidParameter
+expect_error Load '{"modalias":"pci:x","modules":["mc_a"]}' io.modcoalesced.Manager.InvalidInput
+expect_error Load '{}' io.modcoalesced.Manager.InvalidInput
+expect_error Load '{"modules":["../../etc/passwd"]}' io.modcoalesced.Manager.InvalidInput
+expect_error Load '{"modules":["mc_nothing"]}' io.modcoalesced.Manager.NoSuchModule
+expect_error Load "{\"modalias\":\"pci:$(head -c 5000 /dev/zero | tr '\0' a)\"}" \
+        io.modcoalesced.Manager.InvalidInput
+expect_error Load '{"modules":["mc_a"],"bogus":1}' org.varlink.service.InvalidParameter
+expect_error Frobnicate '{}' org.varlink.service.MethodNotFound
+echo 4 >"$MC_FAKE_KERNEL_DIR/fail/mc_fail"
+expect_error Load '{"modules":["mc_fail"]}' io.modcoalesced.Manager.LoadFailed
+vl Load '{"modalias":"pci:v0000FFFFd0000FFFF"}' | grep -q '"modules" *: *\[ *\]' ||
+        fail "no-driver MODALIAS"
+# Raw garbage on a connection: the daemon drops that connection and serves the next.
+python3 - "$sock" <<'PY'
+import socket, sys
+for junk in [b'{"method": "io.modcoalesced.Manager.Load", "parameters": {\0', b'\xff\xfe\0', b'[1,2]\0']:
+    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(junk)
+    s.settimeout(5)
+    try:
+        s.recv(4096)
+    except Exception:
+        pass
+    s.close()
+PY
+vl GetStats >/dev/null || fail "daemon gone after garbage"
+ok "malformed JSON, wrong types, unknown methods and fields, oversize strings: varlink errors"
+
+# -- a client that is not root ------------------------------------------------------------------
+chmod 0755 "$tmp" "$tmp/run"
+chmod 0666 "$sock"
+if out=$(setpriv --reuid=65534 --regid=65534 --clear-groups varlinkctl call "$sock" \
+        io.modcoalesced.Manager.Load '{"modules":["mc_c"]}' 2>&1); then
+        fail "nobody may Load: $out"
+fi
+echo "$out" | grep -q io.modcoalesced.Manager.PermissionDenied || fail "not PermissionDenied: $out"
+setpriv --reuid=65534 --regid=65534 --clear-groups varlinkctl call "$sock" \
+        io.modcoalesced.Manager.GetStats '{}' >/dev/null || fail "nobody may read stats"
+[ "$(calls load mc_c)" = 0 ] || fail "mc_c was loaded for nobody"
+chmod 0600 "$sock"
+ok "a non-root client is refused Load (and may read)"
+
+# -- SIGKILL in the middle of a burst -----------------------------------------------------------
+touch "$MC_FAKE_KERNEL_DIR/hold/mc_user2"
+helper_pids=()
+for i in $(seq 200); do
+        MODALIAS=mctest:user2 "$helper" --socket "$sock" --fallback "$here/fake-modprobe.sh" \
+                --timeout 60 >/dev/null 2>>"$tmp/helpers.log" &
+        helper_pids+=($!)
+done
+for _ in $(seq 100); do
+        [ "$(calls load mc_user2)" = 1 ] && break
+        sleep 0.05
+done
+[ "$(calls load mc_user2)" = 1 ] || fail "the load never started"
+sleep 0.5
+kill -9 "$daemon_pid"
+rm "$MC_FAKE_KERNEL_DIR/hold/mc_user2"
+failed=0
+for p in "${helper_pids[@]}"; do
+        timeout 60 tail --pid="$p" -f /dev/null || fail "a helper hangs"
+        wait "$p" || failed=$((failed + 1))
+done
+[ "$failed" = 0 ] || fail "$failed helpers failed after SIGKILL: $(tail -5 "$tmp/helpers.log")"
+[ "$(calls loaded mc_user2)" = 1 ] || fail "mc_user2 became live $(calls loaded mc_user2) times"
+[ -e "$MC_FAKE_KERNEL_DIR/live/mc_user2" ] || fail "mc_user2 not live"
+grep -q "^fallback" "$MC_FAKE_KERNEL_DIR/calls" || fail "nobody fell back"
+ok "SIGKILL mid-burst: every helper ends with the module loaded exactly once, none hangs"
+
+# -- SIGTERM with a held load: the waiters get their answer, then the daemon exits ---------------
+start_daemon
+touch "$MC_FAKE_KERNEL_DIR/hold/mc_slow"
+vl Load '{"modules":["mc_slow"]}' >"$tmp/slow.json" 2>&1 &
+slow_pid=$!
+for _ in $(seq 100); do [ "$(calls load mc_slow)" = 1 ] && break; sleep 0.05; done
+kill -TERM "$daemon_pid"
+sleep 0.3
+kill -0 "$daemon_pid" 2>/dev/null || fail "daemon exited with a load in flight"
+rm "$MC_FAKE_KERNEL_DIR/hold/mc_slow"
+wait "$slow_pid" || fail "the waiter got no answer: $(cat "$tmp/slow.json")"
+grep -q '"outcome" *: *"loaded"' "$tmp/slow.json" || fail "$(cat "$tmp/slow.json")"
+timeout 10 tail --pid="$daemon_pid" -f /dev/null || fail "daemon did not exit after the drain"
+ok "SIGTERM: in-flight load finished, its waiter answered, then exit"
+
+# -- idle exit ----------------------------------------------------------------------------------
+start_daemon --idle-timeout 1
+vl GetStats >/dev/null
+timeout 10 tail --pid="$daemon_pid" -f /dev/null || fail "daemon did not exit when idle"
+ok "exits after --idle-timeout with nothing to do"
+echo "$n passed, 0 failed"
