@@ -95,15 +95,15 @@ static ssize_t fakedir_pread(Kernel *k, int fd, void *buf, size_t n, off_t offse
         return r < 0 ? -errno : r;
 }
 
-static int fakedir_finit_module(Kernel *k, const char *name, int fd, const char *params,
-        unsigned flags)
+static int fakedir_finit_module(
+        Kernel *k, const char *name, int fd, const char *params, unsigned flags)
 {
         fakedir_log(k, "finit", name);
         return fakedir_load(k, name);
 }
 
-static int fakedir_init_module(Kernel *k, const char *name, const void *image, size_t size,
-        const char *params)
+static int fakedir_init_module(
+        Kernel *k, const char *name, const void *image, size_t size, const char *params)
 {
         fakedir_log(k, "init", name);
         if (size < 4 || memcmp(image, "\177ELF", 4) != 0)
@@ -149,9 +149,9 @@ static int fakedir_compression(Kernel *k, Compression *ret)
                         buf[0] = '\0';
                 fclose(f);
         }
-        *ret = strncmp(buf, "xz", 2) == 0 ? COMPRESSION_XZ
+        *ret = strncmp(buf, "xz", 2) == 0      ? COMPRESSION_XZ
                 : strncmp(buf, "zstd", 4) == 0 ? COMPRESSION_ZSTD
-                                             : COMPRESSION_NONE;
+                                               : COMPRESSION_NONE;
         return 0;
 }
 

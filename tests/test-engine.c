@@ -397,8 +397,10 @@ static void test_matches_are_independent(void **state)
         run_until(&h, 1);
         assert_int_equal(h.records[0].error, -EIO);
         assert_string_equal(h.records[0].failed, "mc_user1");
-        assert_int_equal(result_of(&h.records[0], index_of(p, "mc_user1"))->outcome, OUTCOME_FAILED);
-        assert_int_equal(result_of(&h.records[0], index_of(p, "mc_user2"))->outcome, OUTCOME_LOADED);
+        assert_int_equal(
+                result_of(&h.records[0], index_of(p, "mc_user1"))->outcome, OUTCOME_FAILED);
+        assert_int_equal(
+                result_of(&h.records[0], index_of(p, "mc_user2"))->outcome, OUTCOME_LOADED);
         assert_int_equal(kernel_fake_get_state(h.fake, "mc_user2"), KERNEL_MODULE_LIVE);
         harness_done(&h);
 }

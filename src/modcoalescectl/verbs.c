@@ -16,8 +16,8 @@
 
 /* Visits the elements of a JSON array (none if it is not one). */
 #define JSON_ARRAY_FOREACH(i, e, array)                                                            \
-        for (size_t i = 0; i < sd_json_variant_elements(array) &&                                  \
-                ((e) = sd_json_variant_by_index(array, i));                                        \
+        for (size_t i = 0;                                                                         \
+                i < sd_json_variant_elements(array) && ((e) = sd_json_variant_by_index(array, i)); \
                 i++)
 
 static int connect_daemon(const CtlOptions *o, sd_varlink **ret)
@@ -43,12 +43,12 @@ static uint64_t num(sd_json_variant *v, const char *key)
 
 static void dump(sd_json_variant *v)
 {
-        (void) sd_json_variant_dump(v, SD_JSON_FORMAT_NEWLINE | SD_JSON_FORMAT_PRETTY_AUTO, stdout,
-                NULL);
+        (void) sd_json_variant_dump(
+                v, SD_JSON_FORMAT_NEWLINE | SD_JSON_FORMAT_PRETTY_AUTO, stdout, NULL);
 }
 
-static int call(const CtlOptions *o, const char *method, sd_json_variant *params,
-        sd_json_variant **ret)
+static int call(
+        const CtlOptions *o, const char *method, sd_json_variant *params, sd_json_variant **ret)
 {
         _cleanup_(sd_varlink_unrefp) sd_varlink *link = NULL;
         const char *error = NULL;
@@ -106,9 +106,10 @@ int verb_load(const CtlOptions *o, char *const *inputs)
                 return log_error_errno(EINVAL, "load needs a MODALIAS or module names.");
         k = sd_json_buildo(&params,
                 SD_JSON_BUILD_PAIR_CONDITION(modalias, "modalias", SD_JSON_BUILD_STRING(inputs[0])),
-                SD_JSON_BUILD_PAIR_CONDITION(!modalias, "modules", SD_JSON_BUILD_STRV((char **) inputs)),
-                SD_JSON_BUILD_PAIR_CONDITION(!!o->parameters, "parameters",
-                        SD_JSON_BUILD_STRING(o->parameters)));
+                SD_JSON_BUILD_PAIR_CONDITION(
+                        !modalias, "modules", SD_JSON_BUILD_STRV((char **) inputs)),
+                SD_JSON_BUILD_PAIR_CONDITION(
+                        !!o->parameters, "parameters", SD_JSON_BUILD_STRING(o->parameters)));
         if (k < 0)
                 return log_oom();
         k = call(o, MODCOALESCED_INTERFACE ".Load", params, &reply);
@@ -148,12 +149,32 @@ int verb_in_flight(const CtlOptions *o)
 int verb_stats(const CtlOptions *o)
 {
         static const char *const counters[] = {
-                "requests", "requestsFailed", "requestsTimedOut", "requestsCancelled",
-                "moduleRequests", "coalescedByName", "coalescedByInode", "answeredLive",
-                "answeredFromFailureMemory", "waitedForeign", "loads", "loadsOk",
-                "loadsAlreadyLoaded", "loadsFailed", "failedReading", "failedDecompressing",
-                "failedLoading", "failedInstall", "busyRetries", "fallbacks", "bytesRead",
-                "bytesDecompressed", "bytesNotRead", "lookups", "lookupCacheHits", "inFlight",
+                "requests",
+                "requestsFailed",
+                "requestsTimedOut",
+                "requestsCancelled",
+                "moduleRequests",
+                "coalescedByName",
+                "coalescedByInode",
+                "answeredLive",
+                "answeredFromFailureMemory",
+                "waitedForeign",
+                "loads",
+                "loadsOk",
+                "loadsAlreadyLoaded",
+                "loadsFailed",
+                "failedReading",
+                "failedDecompressing",
+                "failedLoading",
+                "failedInstall",
+                "busyRetries",
+                "fallbacks",
+                "bytesRead",
+                "bytesDecompressed",
+                "bytesNotRead",
+                "lookups",
+                "lookupCacheHits",
+                "inFlight",
                 "waiting",
         };
         _cleanup_(sd_json_variant_unrefp) sd_json_variant *reply = NULL;
@@ -169,8 +190,8 @@ int verb_stats(const CtlOptions *o)
         }
         for (size_t i = 0; i < ELEMENTSOF(counters); i++)
                 printf("%-27s %" PRIu64 "\n", counters[i], num(reply, counters[i]));
-        printf("\n%-24s %8s %9s %5s %8s %10s %-7s %s\n", "MODULE", "REQUESTS", "COALESCED",
-                "LOADS", "FAILURES", "FROMMEMORY", "STATE", "LASTERR");
+        printf("\n%-24s %8s %9s %5s %8s %10s %-7s %s\n", "MODULE", "REQUESTS", "COALESCED", "LOADS",
+                "FAILURES", "FROMMEMORY", "STATE", "LASTERR");
         JSON_ARRAY_FOREACH(i, m, sd_json_variant_by_key(reply, "modules"))
         {
                 printf("%-24s %8" PRIu64 " %9" PRIu64 " %5" PRIu64 " %8" PRIu64 " %10" PRIu64

@@ -125,11 +125,11 @@ struct Engine {
         EngineStats stats;
 };
 
-static void engine_emit(Engine *e, EngineEventType type, const char *module, int error,
-        Coalesced coalesced)
+static void engine_emit(
+        Engine *e, EngineEventType type, const char *module, int error, Coalesced coalesced)
 {
         if (e->event_func)
-                e->event_func(&(EngineEvent) { .type = type,
+                e->event_func(&(EngineEvent){ .type = type,
                                       .module = module,
                                       .error = error,
                                       .coalesced = coalesced },

@@ -107,8 +107,8 @@ typedef void (*RequestDoneFunc)(Request *r, void *userdata);
 /* What the engine does, for Monitor. */
 typedef enum EngineEventType {
         ENGINE_EVENT_COALESCE, /* a request joined a load in flight */
-        ENGINE_EVENT_LOAD,     /* a load started */
-        ENGINE_EVENT_RESULT,   /* a load ended; error is 0 or -errno */
+        ENGINE_EVENT_LOAD, /* a load started */
+        ENGINE_EVENT_RESULT, /* a load ended; error is 0 or -errno */
         _ENGINE_EVENT_MAX,
 } EngineEventType;
 

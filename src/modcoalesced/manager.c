@@ -135,8 +135,9 @@ int manager_new(Manager **ret, const ManagerConfig *config)
         /* Subscribe before the scan, so no load between the two goes unseen. */
         k = monitor_new(&m->monitor, m->event, m->engine);
         if (k < 0)
-                log_warning_errno(k, "Cannot watch module uevents, modules loaded by others will "
-                                     "be noticed only when a request reaches them: %m");
+                log_warning_errno(k,
+                        "Cannot watch module uevents, modules loaded by others will "
+                        "be noticed only when a request reaches them: %m");
         k = engine_start(m->engine);
         if (k < 0)
                 return log_error_errno(k, "Failed to read the kernel's module state: %m");
@@ -149,8 +150,9 @@ int manager_new(Manager **ret, const ManagerConfig *config)
         else {
                 k = server_listen_auto(m->server);
                 if (k == 0)
-                        k = log_error_errno(EBADF, "No socket passed (FileDescriptorName=varlink); "
-                                                   "use --listen=PATH to run by hand.");
+                        k = log_error_errno(EBADF,
+                                "No socket passed (FileDescriptorName=varlink); "
+                                "use --listen=PATH to run by hand.");
         }
         if (k < 0)
                 return log_error_errno(k, "Failed to listen: %m");

@@ -16,10 +16,10 @@
 #define MANAGER_IDLE_TIMEOUT_USEC_DEFAULT (60 * USEC_PER_SEC)
 
 typedef struct ManagerConfig {
-        Kernel *kernel;          /* NULL: the running kernel */
-        const char *module_dir;  /* NULL: the running kernel's */
-        const char *listen;      /* a socket path of our own instead of systemd's */
-        usec_t idle_timeout;     /* 0: the default; USEC_INFINITY: never */
+        Kernel *kernel; /* NULL: the running kernel */
+        const char *module_dir; /* NULL: the running kernel's */
+        const char *listen; /* a socket path of our own instead of systemd's */
+        usec_t idle_timeout; /* 0: the default; USEC_INFINITY: never */
         EngineConfig engine;
         ServerConfig server;
 } ManagerConfig;

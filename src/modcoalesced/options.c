@@ -26,8 +26,8 @@ static void help(void)
                "     --max-connections=N   Connections at most (default 16384)\n");
 }
 
-static int parse_unsigned(const char *s, const char *what, unsigned long min, unsigned long max,
-        unsigned long *ret)
+static int parse_unsigned(
+        const char *s, const char *what, unsigned long min, unsigned long max, unsigned long *ret)
 {
         unsigned long v;
         char *end;

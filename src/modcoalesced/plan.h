@@ -32,7 +32,7 @@ typedef struct PlanModule {
         Compression compression;
         char *parameters; /* modprobe.d options + kernel command line + request; never NULL */
         char *install_command; /* modprobe.d "install" command as written, or NULL */
-        bool soft;   /* reached only through a softdep: its failure is ignored */
+        bool soft; /* reached only through a softdep: its failure is ignored */
         bool target; /* matched by the lookup itself, not a dependency */
         /* A lookup can match several modules (a MODALIAS with two drivers, several names):
          * each match is a group, loaded independently as udev and modprobe -a do. Bit i (bit 63

@@ -36,7 +36,7 @@ struct Resolver {
 typedef struct Builder {
         Plan *plan;
         char **required; /* the probed module and its hard dependencies */
-        uint64_t group;  /* PLAN_GROUP_BIT of the match being probed */
+        uint64_t group; /* PLAN_GROUP_BIT of the match being probed */
         int error;
 } Builder;
 static Builder *current_builder;

@@ -56,11 +56,13 @@ static void server_notify_monitors(Server *s, const char *event, const char *mod
         for (size_t i = 0; i < SERVER_MAX_MONITORS; i++) {
                 if (!s->monitors[i])
                         continue;
-                (void) sd_varlink_notifybo(s->monitors[i], SD_JSON_BUILD_PAIR_STRING("event", event),
+                (void) sd_varlink_notifybo(s->monitors[i],
+                        SD_JSON_BUILD_PAIR_STRING("event", event),
                         SD_JSON_BUILD_PAIR_STRING("module", module),
-                        SD_JSON_BUILD_PAIR_CONDITION(has_error, "errno", SD_JSON_BUILD_INTEGER(-error)),
-                        SD_JSON_BUILD_PAIR_CONDITION(!!coalesced, "coalesced",
-                                SD_JSON_BUILD_STRING(coalesced)),
+                        SD_JSON_BUILD_PAIR_CONDITION(
+                                has_error, "errno", SD_JSON_BUILD_INTEGER(-error)),
+                        SD_JSON_BUILD_PAIR_CONDITION(
+                                !!coalesced, "coalesced", SD_JSON_BUILD_STRING(coalesced)),
                         SD_JSON_BUILD_PAIR_UNSIGNED("timestampUSec", now_usec()));
         }
 }
@@ -147,8 +149,8 @@ static int build_results(const LoadCall *c, Request *r, sd_json_variant **ret)
                 k = sd_json_variant_append_arraybo(&a,
                         SD_JSON_BUILD_PAIR_STRING("name", plan->modules[i].name),
                         SD_JSON_BUILD_PAIR_STRING("outcome", outcome_name(c, res)),
-                        SD_JSON_BUILD_PAIR_CONDITION(has_errno, "errno",
-                                SD_JSON_BUILD_INTEGER(-res->error)),
+                        SD_JSON_BUILD_PAIR_CONDITION(
+                                has_errno, "errno", SD_JSON_BUILD_INTEGER(-res->error)),
                         SD_JSON_BUILD_PAIR_CONDITION(has_errno && strerrorname_np(-res->error),
                                 "errnoName", SD_JSON_BUILD_STRING(strerrorname_np(-res->error))),
                         SD_JSON_BUILD_PAIR_STRING("coalesced", coalesced_to_string(res->coalesced)),
@@ -323,7 +325,8 @@ static int vl_method_Load(sd_varlink *link, sd_json_variant *parameters,
                 k = resolver_resolve_names(s->resolver, p.modules, p.parameters, &plan, &missing);
         if (k == -ENOENT && p.modalias)
                 /* No driver for this device: not an error. */
-                return sd_varlink_replybo(link, SD_JSON_BUILD_PAIR("modules", SD_JSON_BUILD_EMPTY_ARRAY));
+                return sd_varlink_replybo(
+                        link, SD_JSON_BUILD_PAIR("modules", SD_JSON_BUILD_EMPTY_ARRAY));
         if (k == -ENOENT)
                 return sd_varlink_errorbo(link, VL_ERROR_NO_SUCH_MODULE,
                         SD_JSON_BUILD_PAIR_STRING("module", missing ?: p.modules[0]));
@@ -335,9 +338,9 @@ static int vl_method_Load(sd_varlink *link, sd_json_variant *parameters,
         c = calloc(1, sizeof(*c));
         if (!c)
                 return sd_varlink_error_errno(link, -ENOMEM);
-        *c = (LoadCall) { .server = s, .link = link, .modalias = !!p.modalias };
-        k = engine_submit(s->engine, plan, resolver_generation(s->resolver), on_request_done, c,
-                &req);
+        *c = (LoadCall){ .server = s, .link = link, .modalias = !!p.modalias };
+        k = engine_submit(
+                s->engine, plan, resolver_generation(s->resolver), on_request_done, c, &req);
         if (k < 0) {
                 free(c);
                 return sd_varlink_error_errno(link, k);
@@ -392,8 +395,8 @@ static void collect_stats(const ModuleInfo *m, void *userdata)
                 SD_JSON_BUILD_PAIR_UNSIGNED("loads", m->loads),
                 SD_JSON_BUILD_PAIR_UNSIGNED("failures", m->failures),
                 SD_JSON_BUILD_PAIR_UNSIGNED("fromMemory", m->answered_from_memory),
-                SD_JSON_BUILD_PAIR_CONDITION(m->error < 0, "lastErrno",
-                        SD_JSON_BUILD_INTEGER(-m->error)),
+                SD_JSON_BUILD_PAIR_CONDITION(
+                        m->error < 0, "lastErrno", SD_JSON_BUILD_INTEGER(-m->error)),
                 SD_JSON_BUILD_PAIR_STRING("state", m->state));
         if (k < 0)
                 c->error = k;
@@ -555,22 +558,21 @@ int server_new(Server **ret, sd_event *event, Engine *engine, Resolver *resolver
                 return k;
         sd_varlink_server_set_userdata(s->varlink, s);
         (void) sd_varlink_server_set_description(s->varlink, "modcoalesced");
-        k = sd_varlink_server_set_info(s->varlink, "modcoalesced", "modcoalesced",
-                PROJECT_VERSION, "man:modcoalesced(8)");
+        k = sd_varlink_server_set_info(
+                s->varlink, "modcoalesced", "modcoalesced", PROJECT_VERSION, "man:modcoalesced(8)");
         if (k < 0)
                 return k;
         /* Above our own limit, so that we see the excess and answer it with an error instead
          * of the library closing it silently. Every udev helper is uid 0: the per-uid limit
          * must hold a whole coldplug burst. */
         (void) sd_varlink_server_set_connections_max(s->varlink, s->config.max_connections + 64);
-        (void) sd_varlink_server_set_connections_per_uid_max(s->varlink,
-                s->config.max_connections + 64);
+        (void) sd_varlink_server_set_connections_per_uid_max(
+                s->varlink, s->config.max_connections + 64);
         k = sd_varlink_server_add_interface(s->varlink, &vl_interface_io_modcoalesced_Manager);
         if (k < 0)
                 return k;
-        k = sd_varlink_server_bind_method_many(s->varlink,
-                MODCOALESCED_INTERFACE ".Load", vl_method_Load,
-                MODCOALESCED_INTERFACE ".ListInFlight", vl_method_ListInFlight,
+        k = sd_varlink_server_bind_method_many(s->varlink, MODCOALESCED_INTERFACE ".Load",
+                vl_method_Load, MODCOALESCED_INTERFACE ".ListInFlight", vl_method_ListInFlight,
                 MODCOALESCED_INTERFACE ".GetStats", vl_method_GetStats,
                 MODCOALESCED_INTERFACE ".Monitor", vl_method_Monitor);
         if (k < 0)

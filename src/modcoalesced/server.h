@@ -16,7 +16,7 @@
 #define SERVER_MAX_NAMES 64u
 
 typedef struct ServerConfig {
-        unsigned max_pending;     /* Load calls waiting for their reply; 0: the default */
+        unsigned max_pending; /* Load calls waiting for their reply; 0: the default */
         unsigned max_connections; /* 0: the default; also per uid (every udev helper is uid 0) */
 } ServerConfig;
 

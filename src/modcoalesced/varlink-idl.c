@@ -5,8 +5,7 @@
  * cannot. */
 #include "varlink-idl.h"
 
-static SD_VARLINK_DEFINE_STRUCT_TYPE(
-        ModuleResult,
+static SD_VARLINK_DEFINE_STRUCT_TYPE(ModuleResult,
         SD_VARLINK_FIELD_COMMENT("Module name, as the kernel knows it"),
         SD_VARLINK_DEFINE_FIELD(name, SD_VARLINK_STRING, 0),
         SD_VARLINK_FIELD_COMMENT("What happened: loaded, already-loaded, builtin, blacklisted, "
@@ -31,8 +30,7 @@ static SD_VARLINK_DEFINE_STRUCT_TYPE(
         SD_VARLINK_FIELD_COMMENT("Time this request waited for this module, in µs"),
         SD_VARLINK_DEFINE_FIELD(waitedUSec, SD_VARLINK_INT, 0));
 
-static SD_VARLINK_DEFINE_METHOD(
-        Load,
+static SD_VARLINK_DEFINE_METHOD(Load,
         SD_VARLINK_FIELD_COMMENT("A device's MODALIAS, resolved as udev does (blacklist "
                                  "applied). Exactly one of modalias and modules is given."),
         SD_VARLINK_DEFINE_INPUT(modalias, SD_VARLINK_STRING, SD_VARLINK_NULLABLE),
@@ -47,9 +45,7 @@ static SD_VARLINK_DEFINE_METHOD(
                                  "matches."),
         SD_VARLINK_DEFINE_OUTPUT_BY_TYPE(modules, ModuleResult, SD_VARLINK_ARRAY));
 
-static SD_VARLINK_DEFINE_STRUCT_TYPE(
-        InFlightModule,
-        SD_VARLINK_FIELD_COMMENT("Module name"),
+static SD_VARLINK_DEFINE_STRUCT_TYPE(InFlightModule, SD_VARLINK_FIELD_COMMENT("Module name"),
         SD_VARLINK_DEFINE_FIELD(name, SD_VARLINK_STRING, 0),
         SD_VARLINK_FIELD_COMMENT("The module file being loaded, if this daemon loads it"),
         SD_VARLINK_DEFINE_FIELD(path, SD_VARLINK_STRING, SD_VARLINK_NULLABLE),
@@ -67,14 +63,11 @@ static SD_VARLINK_DEFINE_STRUCT_TYPE(
         SD_VARLINK_FIELD_COMMENT("Time in this state, in µs"),
         SD_VARLINK_DEFINE_FIELD(ageUSec, SD_VARLINK_INT, 0));
 
-static SD_VARLINK_DEFINE_METHOD(
-        ListInFlight,
+static SD_VARLINK_DEFINE_METHOD(ListInFlight,
         SD_VARLINK_FIELD_COMMENT("Every module being loaded or waited for"),
         SD_VARLINK_DEFINE_OUTPUT_BY_TYPE(modules, InFlightModule, SD_VARLINK_ARRAY));
 
-static SD_VARLINK_DEFINE_STRUCT_TYPE(
-        ModuleStats,
-        SD_VARLINK_FIELD_COMMENT("Module name"),
+static SD_VARLINK_DEFINE_STRUCT_TYPE(ModuleStats, SD_VARLINK_FIELD_COMMENT("Module name"),
         SD_VARLINK_DEFINE_FIELD(name, SD_VARLINK_STRING, 0),
         SD_VARLINK_FIELD_COMMENT("Requests that named this module (directly or as a dependency)"),
         SD_VARLINK_DEFINE_FIELD(requests, SD_VARLINK_INT, 0),
@@ -91,9 +84,7 @@ static SD_VARLINK_DEFINE_STRUCT_TYPE(
         SD_VARLINK_FIELD_COMMENT("live, absent, loading, coming, going or failed"),
         SD_VARLINK_DEFINE_FIELD(state, SD_VARLINK_STRING, 0));
 
-static SD_VARLINK_DEFINE_METHOD(
-        GetStats,
-        SD_VARLINK_FIELD_COMMENT("Load requests received"),
+static SD_VARLINK_DEFINE_METHOD(GetStats, SD_VARLINK_FIELD_COMMENT("Load requests received"),
         SD_VARLINK_DEFINE_OUTPUT(requests, SD_VARLINK_INT, 0),
         SD_VARLINK_FIELD_COMMENT("Requests that ended with an error (a hard module failed, or "
                                  "timed out)"),
@@ -154,9 +145,7 @@ static SD_VARLINK_DEFINE_METHOD(
                                  "seen, with its counts"),
         SD_VARLINK_DEFINE_OUTPUT_BY_TYPE(modules, ModuleStats, SD_VARLINK_ARRAY));
 
-static SD_VARLINK_DEFINE_METHOD_FULL(
-        Monitor,
-        SD_VARLINK_REQUIRES_MORE,
+static SD_VARLINK_DEFINE_METHOD_FULL(Monitor, SD_VARLINK_REQUIRES_MORE,
         SD_VARLINK_FIELD_COMMENT("request (a Load arrived), coalesce (a request joined a load in "
                                  "flight), load (a load started) or result (a load ended)"),
         SD_VARLINK_DEFINE_OUTPUT(event, SD_VARLINK_STRING, 0),
@@ -169,13 +158,11 @@ static SD_VARLINK_DEFINE_METHOD_FULL(
         SD_VARLINK_FIELD_COMMENT("Monotonic time of the event, in µs"),
         SD_VARLINK_DEFINE_OUTPUT(timestampUSec, SD_VARLINK_INT, 0));
 
-static SD_VARLINK_DEFINE_ERROR(
-        NoSuchModule,
+static SD_VARLINK_DEFINE_ERROR(NoSuchModule,
         SD_VARLINK_FIELD_COMMENT("The name or alias that matched nothing in the module index"),
         SD_VARLINK_DEFINE_FIELD(module, SD_VARLINK_STRING, 0));
 
-static SD_VARLINK_DEFINE_ERROR(
-        LoadFailed,
+static SD_VARLINK_DEFINE_ERROR(LoadFailed,
         SD_VARLINK_FIELD_COMMENT("The hard dependency or module that failed"),
         SD_VARLINK_DEFINE_FIELD(module, SD_VARLINK_STRING, 0),
         SD_VARLINK_FIELD_COMMENT("Its errno (positive)"),
@@ -187,43 +174,34 @@ static SD_VARLINK_DEFINE_ERROR(
 
 static SD_VARLINK_DEFINE_ERROR(PermissionDenied);
 
-static SD_VARLINK_DEFINE_ERROR(
-        TimedOut,
+static SD_VARLINK_DEFINE_ERROR(TimedOut,
         SD_VARLINK_FIELD_COMMENT("The module still loading when the request gave up; the load "
                                  "itself goes on"),
         SD_VARLINK_DEFINE_FIELD(module, SD_VARLINK_STRING, 0));
 
-static SD_VARLINK_DEFINE_ERROR(
-        InvalidInput,
+static SD_VARLINK_DEFINE_ERROR(InvalidInput,
         SD_VARLINK_FIELD_COMMENT("The parameter that was refused"),
         SD_VARLINK_DEFINE_FIELD(parameter, SD_VARLINK_STRING, 0),
         SD_VARLINK_FIELD_COMMENT("Why, in a few words"),
         SD_VARLINK_DEFINE_FIELD(reason, SD_VARLINK_STRING, 0));
 
-static SD_VARLINK_DEFINE_ERROR(
-        TooManyRequests,
+static SD_VARLINK_DEFINE_ERROR(TooManyRequests,
         SD_VARLINK_FIELD_COMMENT("The limit that was reached"),
         SD_VARLINK_DEFINE_FIELD(limit, SD_VARLINK_INT, 0));
 
 static SD_VARLINK_DEFINE_ERROR(ShuttingDown);
 
-SD_VARLINK_DEFINE_INTERFACE(
-        io_modcoalesced_Manager,
-        MODCOALESCED_INTERFACE,
+SD_VARLINK_DEFINE_INTERFACE(io_modcoalesced_Manager, MODCOALESCED_INTERFACE,
         SD_VARLINK_INTERFACE_COMMENT("Kernel module loading, coalesced: however many clients ask "
                                      "for a module, it is read, decompressed and loaded once, "
                                      "and every client gets that one result."),
-        SD_VARLINK_SYMBOL_COMMENT("The result for one module of a Load"),
-        &vl_type_ModuleResult,
+        SD_VARLINK_SYMBOL_COMMENT("The result for one module of a Load"), &vl_type_ModuleResult,
         SD_VARLINK_SYMBOL_COMMENT("Load a device's MODALIAS or named modules with their "
                                   "dependencies. The reply comes when every module has settled. "
                                   "Needs root or CAP_SYS_MODULE."),
-        &vl_method_Load,
-        SD_VARLINK_SYMBOL_COMMENT("A module being loaded or waited for"),
-        &vl_type_InFlightModule,
-        SD_VARLINK_SYMBOL_COMMENT("The loads in flight and their waiters"),
-        &vl_method_ListInFlight,
-        SD_VARLINK_SYMBOL_COMMENT("Per-module counts"),
+        &vl_method_Load, SD_VARLINK_SYMBOL_COMMENT("A module being loaded or waited for"),
+        &vl_type_InFlightModule, SD_VARLINK_SYMBOL_COMMENT("The loads in flight and their waiters"),
+        &vl_method_ListInFlight, SD_VARLINK_SYMBOL_COMMENT("Per-module counts"),
         &vl_type_ModuleStats,
         SD_VARLINK_SYMBOL_COMMENT("Counters since the daemon started, in the spirit of the "
                                   "kernel's /sys/kernel/debug/modules/stats, plus what only the "
@@ -231,12 +209,10 @@ SD_VARLINK_DEFINE_INTERFACE(
         &vl_method_GetStats,
         SD_VARLINK_SYMBOL_COMMENT("A stream of request, coalesce, load and result events; "
                                   "call with more"),
-        &vl_method_Monitor,
-        SD_VARLINK_SYMBOL_COMMENT("No module or alias of that name"),
+        &vl_method_Monitor, SD_VARLINK_SYMBOL_COMMENT("No module or alias of that name"),
         &vl_error_NoSuchModule,
         SD_VARLINK_SYMBOL_COMMENT("A module the request needed failed to load"),
-        &vl_error_LoadFailed,
-        SD_VARLINK_SYMBOL_COMMENT("Load needs root or CAP_SYS_MODULE"),
+        &vl_error_LoadFailed, SD_VARLINK_SYMBOL_COMMENT("Load needs root or CAP_SYS_MODULE"),
         &vl_error_PermissionDenied,
         SD_VARLINK_SYMBOL_COMMENT("The request waited longer than the daemon's request timeout"),
         &vl_error_TimedOut,

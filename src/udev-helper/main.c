@@ -31,8 +31,9 @@ static unsigned arg_timeout = HELPER_TIMEOUT_SEC_DEFAULT;
 static int fallback(const char *modalias, const char *why)
 {
         log_info("%s; running %s -b -q -- %s", why, arg_fallback, modalias);
-        execv(arg_fallback, (char *[]) { (char *) arg_fallback, (char *) "-b", (char *) "-q",
-                                    (char *) "--", (char *) modalias, NULL });
+        execv(arg_fallback,
+                (char *[]){ (char *) arg_fallback, (char *) "-b", (char *) "-q", (char *) "--",
+                        (char *) modalias, NULL });
         log_error_errno(errno, "Cannot run %s: %m", arg_fallback);
         return EXIT_FAILURE;
 }
