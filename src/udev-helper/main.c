@@ -6,23 +6,31 @@
  * daemon answered, its answer stands: a failed load is never tried a second time here.
  * Exit status: 0 for loaded, already loaded, builtin, blacklisted and no driver (what udev's
  * builtin treats as fine), 1 for a failure the daemon reported, 2 for a bad command line, or
- * modprobe's status after a fallback. */
+ * modprobe's status after a fallback.
+ *
+ * It speaks varlink on a plain socket (reply.c) and links nothing but libc: udev pays its
+ * start-up once per MODALIAS event, and loading libsystemd cost more than the call itself. */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
-#include <systemd/sd-varlink.h>
 
 #include "cleanup.h"
 #include "log.h"
 #include "modname.h"
+#include "reply.h"
 #include "time-util.h"
 #include "varlink-idl.h"
 
 #define HELPER_TIMEOUT_SEC_DEFAULT 90
+/* Far above any real reply (one entry per module of a plan). */
+#define REPLY_MAX (1024 * 1024)
 
 static const char *arg_socket = MODCOALESCED_SOCKET;
 static const char *arg_fallback = MODPROBE_PATH;
@@ -42,11 +50,10 @@ static int fallback(const char *modalias, const char *why)
  * answer means the daemon took the request: it stands. */
 static bool daemon_did_not_take_it(const char *error)
 {
-        return strcmp(error, SD_VARLINK_ERROR_DISCONNECTED) == 0 ||
-                strcmp(error, VL_ERROR_SHUTTING_DOWN) == 0 ||
+        return strcmp(error, VL_ERROR_SHUTTING_DOWN) == 0 ||
                 strcmp(error, VL_ERROR_TOO_MANY_REQUESTS) == 0 ||
-                strcmp(error, SD_VARLINK_ERROR_METHOD_NOT_FOUND) == 0 ||
-                strcmp(error, SD_VARLINK_ERROR_INTERFACE_NOT_FOUND) == 0;
+                strcmp(error, "org.varlink.service.MethodNotFound") == 0 ||
+                strcmp(error, "org.varlink.service.InterfaceNotFound") == 0;
 }
 
 static int parse_argv(int argc, char *argv[])
@@ -79,11 +86,90 @@ static int parse_argv(int argc, char *argv[])
         return optind < argc ? log_error_errno(EINVAL, "No positional arguments.") : 0;
 }
 
+static int connect_daemon(void)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd;
+
+        if (strlen(arg_socket) >= sizeof(sa.sun_path))
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, arg_socket);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
+/* Sends the call and reads the reply up to its NUL, within the deadline. */
+static int exchange(int fd, const char *req, size_t n, char **ret, size_t *ret_size)
+{
+        _cleanup_free_ char *buf = NULL;
+        usec_t deadline = now_usec() + arg_timeout * USEC_PER_SEC;
+        size_t got = 0, allocated = 0;
+
+        for (size_t done = 0; done < n;) {
+                ssize_t w = send(fd, req + done, n - done, MSG_NOSIGNAL);
+                if (w < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                done += (size_t) w;
+        }
+        for (;;) {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                usec_t now = now_usec();
+                ssize_t r;
+                char *nul;
+
+                if (now >= deadline)
+                        return -ETIMEDOUT;
+                r = poll(&p, 1, (int) ((deadline - now) / USEC_PER_MSEC) + 1);
+                if (r < 0 && errno != EINTR)
+                        return -errno;
+                if (r <= 0)
+                        continue;
+                if (got == allocated) {
+                        char *b;
+
+                        if (allocated >= REPLY_MAX)
+                                return -EMSGSIZE;
+                        allocated = allocated ? allocated * 2 : 4096;
+                        b = realloc(buf, allocated);
+                        if (!b)
+                                return -ENOMEM;
+                        buf = b;
+                }
+                r = read(fd, buf + got, allocated - got);
+                if (r < 0) {
+                        if (errno == EINTR || errno == EAGAIN)
+                                continue;
+                        return -errno;
+                }
+                if (r == 0)
+                        return -ECONNRESET;
+                nul = memchr(buf + got, '\0', (size_t) r);
+                got += (size_t) r;
+                if (nul) {
+                        *ret_size = (size_t) (nul - buf);
+                        *ret = TAKE_PTR(buf);
+                        return 0;
+                }
+        }
+}
+
 int main(int argc, char *argv[])
 {
-        _cleanup_(sd_varlink_unrefp) sd_varlink *link = NULL;
-        const char *modalias = getenv("MODALIAS"), *error = NULL, *reason = NULL;
-        sd_json_variant *reply = NULL;
+        _cleanup_free_ char *req = NULL, *reply = NULL;
+        const char *modalias = getenv("MODALIAS"), *reason = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        size_t n, reply_size = 0;
+        char error[256];
         int k;
 
         log_setup("modcoalesced-udev");
@@ -94,16 +180,27 @@ int main(int argc, char *argv[])
                         reason ?: "");
                 return 2;
         }
+        req = reply_format_load(modalias, &n);
+        if (!req)
+                return log_oom(), EXIT_FAILURE;
 
-        k = sd_varlink_connect_address(&link, arg_socket);
-        if (k < 0)
+        fd = connect_daemon();
+        if (fd < 0)
                 return fallback(modalias, "modcoalesced is not reachable");
-        (void) sd_varlink_set_relative_timeout(link, arg_timeout * USEC_PER_SEC);
-        k = sd_varlink_callbo(link, MODCOALESCED_INTERFACE ".Load", &reply, &error,
-                SD_JSON_BUILD_PAIR_STRING("modalias", modalias));
+        k = exchange(fd, req, n, &reply, &reply_size);
+        if (k == -ETIMEDOUT) {
+                /* The daemon has the request and a load may be running: never a second one. */
+                log_error("%s: no answer from modcoalesced within %u s.", modalias, arg_timeout);
+                return EXIT_FAILURE;
+        }
         if (k < 0)
-                return fallback(modalias, "modcoalesced did not answer");
-        if (!error)
+                return fallback(modalias, "modcoalesced went away before answering");
+        k = reply_error_id(reply, reply_size, error, sizeof(error));
+        if (k < 0) {
+                log_error("%s: malformed answer from modcoalesced.", modalias);
+                return EXIT_FAILURE;
+        }
+        if (k == 0)
                 return EXIT_SUCCESS;
         if (daemon_did_not_take_it(error))
                 return fallback(modalias, error);
