@@ -1,0 +1,190 @@
+#!/bin/bash
+# run.sh — inside the VM (mc-vm.service): records how boot's coldplug went, then in "daemon"
+# mode runs the scenarios against the real kernel, counting what the kernel itself saw (ftrace:
+# finit_module/init_module syscall events, the module_load tracepoint, kprobes on load_module and
+# init_module_from_file). Results go to the second disk (/dev/vdb) as text, and to the console.
+set -u
+mode=$(sed -n 's/.*mc_vm.mode=\([a-z]*\).*/\1/p' /proc/cmdline)
+T=/sys/kernel/tracing
+SOCK=/run/modcoalesced/io.modcoalesced.Manager
+OUT=/run/mc-vm
+mkdir -p $OUT
+exec > >(tee $OUT/results /dev/ttyS0) 2>&1
+
+say() { echo "$*"; }
+# Background jobs are waited for by pid: a bare `wait` would also wait for the tee above.
+pids=()
+bg_wait() { wait "${pids[@]}"; pids=(); }
+pass() { say "ok $1 - $2"; }
+fail() { say "not ok $1 - $2"; }
+check() { # id description condition...
+        local id=$1 what=$2; shift 2
+        if "$@"; then pass "$id" "$what"; else fail "$id" "$what"; fi
+}
+
+trace_clear() { echo >$T/trace; }
+trace_save() { cat $T/trace >"$OUT/trace.$1"; }
+# Kernel-side counts in a saved trace: syscalls, full load attempts, file reads by name, and
+# modules created.
+n_finit() { grep -c 'sys_finit_module(' "$OUT/trace.$1"; }
+n_init() { grep -c 'sys_init_module(' "$OUT/trace.$1"; }
+n_load() { grep -c 'kp_load:' "$OUT/trace.$1"; }
+n_read() { grep -c "kinit:.*name=\"$2\.ko" "$OUT/trace.$1"; }
+n_created() { grep -c "module_load: $2\b" "$OUT/trace.$1"; }
+counts() { # scenario module…
+        local s=$1; shift
+        local line="count $s finit=$(n_finit $s) init=$(n_init $s) load_module=$(n_load $s)"
+        for m in "$@"; do line="$line $m:read=$(n_read $s $m),created=$(n_created $s $m)"; done
+        say "$line"
+}
+
+load() { varlinkctl call --timeout=120 $SOCK io.modcoalesced.Manager.Load "$1"; }
+burst() { /usr/local/lib/mc-vm/burst.py "$@"; }
+field() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {}, d))" "$1"; }
+getstat() { varlinkctl call $SOCK io.modcoalesced.Manager.GetStats '{}' |
+        python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
+
+# -- boot: what coldplug loaded, and how often each module reached the kernel --------------------
+udevadm settle --timeout=120
+lsmod | awk 'NR > 1 { print $1 }' | sort >$OUT/lsmod
+cp $OUT/lsmod /run/lsmod.$mode
+trace_save boot
+# Only what happened in the real root counts: the initramfs loads its own modules, stock.
+since=$(systemctl show -P ExecMainStartTimestampMonotonic systemd-udevd.service)
+awk -v since="$since" '{
+        for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+\.[0-9]+:$/) { t = substr($i, 1, length($i) - 1) * 1e6; break }
+        if (t >= since && match($0, /kinit:.*name="[^"]*"/)) {
+                n = substr($0, RSTART, RLENGTH); sub(/.*name="/, "", n); sub(/".*/, "", n); print n
+        }
+}' $OUT/trace.boot | sort | uniq -c | sort -rn >$OUT/boot-reads
+say "boot mode=$mode modules=$(wc -l <$OUT/lsmod) reads=$(awk '{s += $1} END {print s + 0}' $OUT/boot-reads) files=$(wc -l <$OUT/boot-reads) max_reads_per_file=$(awk 'NR == 1 {print $1 + 0} END {if (NR == 0) print 0}' $OUT/boot-reads)"
+while read -r m; do say "lsmod $m"; done <$OUT/lsmod
+while read -r c f; do say "bootread $c $f"; done <$OUT/boot-reads
+
+if [ "$mode" = daemon ]; then
+        # Did coldplug go through the daemon? Its own count, and its health, before anything else.
+        say "boot daemon_requests=$(getstat requests) daemon_loads=$(getstat loads)"
+        systemctl --no-pager status modcoalesced.socket modcoalesced.service 2>&1 | sed 's/^/status /'
+        journalctl --no-pager -b -u modcoalesced.service | tail -n 20 | sed 's/^/journal /'
+
+        # -- a) 200 concurrent requests for the slow module -----------------------------------
+        say "scenario a"
+        trace_clear
+        burst 200 '{"modules":["mc_slow"]}' >$OUT/a
+        trace_save a
+        ok=$(field ok <$OUT/a)
+        say "a $(cat $OUT/a)"
+        counts a mc_slow
+        check a "200 requests for mc_slow: 1 kernel call, 200 successes ($ok)" \
+                test "$(( $(n_finit a) + $(n_init a) ))" = 1 -a "$(n_load a)" = 1 -a "$ok" = 200
+
+        say "scenario b"
+        # -- b) the failing module: one attempt, 200 identical ENODEV, then the failure memory --
+        trace_clear
+        burst 200 '{"modules":["mc_fail"]}' >$OUT/b
+        trace_save b
+        enodev=$(field "errors.get('io.modcoalesced.Manager.LoadFailed', 0) if errnos.get('19') == 200 else -1" <$OUT/b)
+        say "b $(cat $OUT/b)"
+        counts b mc_fail
+        check b "200 requests for mc_fail: 1 kernel attempt, 200 ENODEV answers ($enodev)" \
+                test "$(n_load b)" = 1 -a "$enodev" = 200
+        sleep 1
+        trace_clear
+        load '{"modules":["mc_fail"]}' >$OUT/b.later 2>&1
+        trace_save b2
+        check b2 "a request a second later: from the failure memory, 0 kernel attempts" \
+                test "$(( $(n_finit b2) + $(n_init b2) ))" = 0 -a \
+                "$(grep -c '"fromMemory" *: *true' $OUT/b.later)" = 1
+
+        # -- c) two modules sharing a dependency ------------------------------------------------
+        trace_clear
+        burst 100 '{"modules":["mc_user1"]}' >$OUT/c1 &
+        pids+=($!)
+        burst 100 '{"modules":["mc_user2"]}' >$OUT/c2 &
+        pids+=($!)
+        bg_wait
+        trace_save c
+        ok=$(( $(field ok <$OUT/c1) + $(field ok <$OUT/c2) ))
+        counts c mc_shared mc_user1 mc_user2
+        check c "100+100 requests: mc_shared created once, 3 loads in all, 200 successes ($ok)" \
+                test "$(n_created c mc_shared)" = 1 -a "$(n_load c)" = 3 -a "$ok" = 200
+
+        # -- h) zstd on this xz kernel: decompressed here, once; xz: the kernel decompresses -----
+        rmmod mc_user1 mc_user2 mc_shared
+        d0=$(getstat bytesDecompressed)
+        trace_clear
+        load '{"modules":["mc_user2"]}' >$OUT/h.zst 2>&1
+        load '{"modules":["mc_user1"]}' >$OUT/h.xz 2>&1
+        trace_save h
+        d1=$(getstat bytesDecompressed)
+        counts h mc_user1 mc_user2
+        say "h $(grep -m1 'sys_finit_module(' $OUT/trace.h)"
+        # mc_user1 and its dependency mc_shared are .ko.xz: both go to the kernel as fds.
+        check h "zstd via init_module after one userspace decompression ($((d1 - d0)) bytes), xz via finit_module(MODULE_INIT_COMPRESSED_FILE)" \
+                test "$(n_init h)" = 1 -a "$(n_finit h)" = 2 -a \
+                "$(grep -c 'sys_finit_module(.*flags: \(0x\)\?4)' $OUT/trace.h)" = 2 -a "$((d1 - d0))" -gt 0
+
+        # -- e) introspection, ListInFlight during a load, GetStats against the kernel ------------
+        varlinkctl introspect $SOCK io.modcoalesced.Manager >$OUT/e.idl
+        rmmod mc_slow
+        l0=$(getstat loads)
+        trace_clear
+        burst 50 '{"modules":["mc_slow"]}' >$OUT/e.burst &
+        pids+=($!)
+        seen=0
+        for _ in $(seq 100); do
+                varlinkctl call $SOCK io.modcoalesced.Manager.ListInFlight '{}' >$OUT/e.inflight
+                if python3 -c "import json,sys; m={x['name']:x for x in json.load(open('$OUT/e.inflight'))['modules']}; sys.exit(0 if m.get('mc_slow',{}).get('waiters')==50 else 1)"; then
+                        seen=1; break
+                fi
+                sleep 0.05
+        done
+        bg_wait
+        trace_save e
+        l1=$(getstat loads)
+        counts e mc_slow
+        check e "introspect documents Load; ListInFlight showed mc_slow with 50 waiters; GetStats loads +$((l1 - l0)) = kernel calls $(( $(n_finit e) + $(n_init e) ))" \
+                test "$(grep -c 'method Load' $OUT/e.idl)" = 1 -a "$seen" = 1 -a \
+                "$((l1 - l0))" = "$(( $(n_finit e) + $(n_init e) ))"
+
+        # -- f) SIGKILL in the middle of a burst ------------------------------------------------
+        rmmod mc_slow
+        trace_clear
+        for i in $(seq 100); do
+                (MODALIAS=mctest:slow timeout 150 /usr/libexec/modcoalesced-udev; echo $? >$OUT/f.$i) &
+                pids+=($!)
+        done
+        # Kill while the kernel is inside mc_slow's init.
+        for _ in $(seq 200); do
+                varlinkctl call $SOCK io.modcoalesced.Manager.ListInFlight '{}' 2>/dev/null |
+                        grep -q '"mc_slow"' && break
+                sleep 0.05
+        done
+        sleep 0.5
+        say "f killing the daemon while: $(cat /sys/module/mc_slow/initstate 2>/dev/null || echo absent)"
+        systemctl kill -s KILL modcoalesced.service
+        bg_wait
+        trace_save f
+        ok=$(cat $OUT/f.* | grep -cx 0)
+        counts f mc_slow
+        check f "SIGKILL mid-burst: $ok/100 helpers succeeded, mc_slow created once, $(n_load f) full load(s) (a second only as EEXIST)" \
+                test "$ok" = 100 -a "$(n_created f mc_slow)" = 1 -a "$(n_load f)" -le 2
+        load '{"modules":["mc_c"]}' >$OUT/f.after 2>&1
+        check f2 "the daemon is socket-activated again after the kill" \
+                grep -q '"outcome"' $OUT/f.after
+
+        # -- g) a module whose init requests its own alias ------------------------------------
+        trace_clear
+        start=$(date +%s)
+        load '{"modules":["mc_self"]}' >$OUT/g 2>&1
+        took=$(( $(date +%s) - start ))
+        trace_save g
+        counts g mc_self
+        check g "mc_self (request_module of its own alias in init) loaded in ${took}s, no deadlock" \
+                grep -q '"outcome" *: *"loaded"' $OUT/g
+        say "g request_module=$(cat /sys/module/mc_self/parameters/request_result 2>/dev/null)"
+fi
+say "done"
+sync
+cat $OUT/results >/dev/vdb
+sync
