@@ -564,6 +564,44 @@ static void test_live_module_costs_nothing(void **state)
         harness_done(&h);
 }
 
+/* The kernel asking, perhaps from inside the init of the module it names: a module loading
+ * right now (ours or someone else's) is answered at once, never waited for. */
+static void test_kernel_requests_do_not_wait(void **state)
+{
+        _cleanup_(plan_unrefp) Plan *p = NULL, *q = NULL;
+        Request *r = (Request *) 0x1;
+        Harness h;
+
+        harness_init(&h, NULL, COMPRESSION_XZ);
+        kernel_fake_set_state(h.fake, "mc_b", KERNEL_MODULE_COMING);
+        harness_start(&h);
+        p = plan_for(&h, "mc_c");
+        kernel_fake_hold(h.fake, "mc_c");
+        submit(&h, p);
+        assert_true(kernel_fake_wait_blocked(h.fake, "mc_c", 1, 5 * USEC_PER_SEC));
+        assert_int_equal(engine_submit_full(h.engine, p, resolver_generation(h.resolver),
+                                 ENGINE_REQUEST_NO_WAIT, on_done, &h, &r),
+                1);
+        assert_null(r);
+        assert_int_equal(h.n_records, 1);
+        assert_int_equal(h.records[0].error, 0);
+        assert_int_equal(result_of(&h.records[0], 0)->outcome, OUTCOME_IN_PROGRESS);
+
+        /* Someone else's load (coming) too. */
+        q = plan_single("mc_b", fixture_path("mc_b.ko.zst"), NULL);
+        assert_int_equal(engine_submit_full(h.engine, q, resolver_generation(h.resolver),
+                                 ENGINE_REQUEST_NO_WAIT, on_done, &h, &r),
+                1);
+        assert_int_equal(result_of(&h.records[1], 0)->outcome, OUTCOME_IN_PROGRESS);
+
+        kernel_fake_release(h.fake, "mc_c");
+        run_until(&h, 3);
+        assert_int_equal(result_of(&h.records[2], 0)->outcome, OUTCOME_LOADED);
+        assert_int_equal(kernel_fake_loads(h.fake, "mc_c"), 1);
+        assert_int_equal(kernel_fake_loads(h.fake, "mc_b"), 0);
+        harness_done(&h);
+}
+
 /* -- failures ---------------------------------------------------------------------------------- */
 
 static void test_failure_memory(void **state)
@@ -1002,6 +1040,7 @@ int main(void)
                 cmocka_unit_test(test_going_waits_then_loads_once),
                 cmocka_unit_test(test_ebusy_is_never_answered),
                 cmocka_unit_test(test_live_module_costs_nothing),
+                cmocka_unit_test(test_kernel_requests_do_not_wait),
                 cmocka_unit_test(test_failure_memory),
                 cmocka_unit_test(test_failure_memory_dropped_on_resources_change),
                 cmocka_unit_test(test_cancelled_waiter),

@@ -99,12 +99,31 @@ static void test_format_load(void **state)
                 alias);
 }
 
+static void test_format_kernel_load(void **state)
+{
+        _cleanup_(sd_json_variant_unrefp) sd_json_variant *v = NULL;
+        _cleanup_free_ char *req = NULL;
+        sd_json_variant *p;
+        size_t n;
+
+        req = reply_format_kernel_load("fs-xfs", &n);
+        assert_non_null(req);
+        assert_int_equal(n, strlen(req) + 1);
+        assert_int_equal(sd_json_parse(req, 0, &v, NULL, NULL), 0);
+        p = sd_json_variant_by_key(v, "parameters");
+        assert_true(sd_json_variant_boolean(sd_json_variant_by_key(p, "fromKernel")));
+        assert_string_equal(sd_json_variant_string(sd_json_variant_by_index(
+                                    sd_json_variant_by_key(p, "modules"), 0)),
+                "fs-xfs");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_error_ids),
                 cmocka_unit_test(test_malformed),
                 cmocka_unit_test(test_format_load),
+                cmocka_unit_test(test_format_kernel_load),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

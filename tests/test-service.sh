@@ -135,17 +135,50 @@ PY
 vl GetStats >/dev/null || fail "daemon gone after garbage"
 ok "malformed JSON, wrong types, unknown methods and fields, oversize strings: varlink errors"
 
+# -- the kernel's modprobe shim ------------------------------------------------------------------
+shim="$build/src/modprobe-shim/modcoalesced-modprobe"
+cat >"$tmp/real-modprobe" <<'SH'
+#!/bin/sh
+echo "$*" >>"$MC_FAKE_KERNEL_DIR/real-modprobe.log"
+SH
+chmod +x "$tmp/real-modprobe"
+export MODCOALESCED_MODPROBE="$tmp/real-modprobe"
+MODCOALESCED_SOCKET=$sock "$shim" -q -- mc_c || fail "shim: mc_c"
+[ "$(calls loaded mc_c)" = 1 ] || fail "shim did not load mc_c"
+if MODCOALESCED_SOCKET=$sock "$shim" -q -- mc_nothing; then fail "shim: mc_nothing succeeded"; fi
+# Recursion: a kernel request for a module whose load is in flight is answered at once.
+touch "$MC_FAKE_KERNEL_DIR/hold/mc_post"
+vl Load '{"modules":["mc_post"]}' >/dev/null 2>&1 &
+post_pid=$!
+for _ in $(seq 100); do [ "$(calls load mc_post)" = 1 ] && break; sleep 0.05; done
+timeout 5 env MODCOALESCED_SOCKET="$sock" "$shim" -q -- mc_post || fail "shim waited on a load in flight"
+rm "$MC_FAKE_KERNEL_DIR/hold/mc_post"
+wait "$post_pid" || fail "the held load failed"
+[ "$(calls load mc_post)" = 1 ] || fail "mc_post was loaded twice"
+[ -e "$MC_FAKE_KERNEL_DIR/real-modprobe.log" ] && fail "the real modprobe ran"
+[ "$(cat "$tmp/run/ready")" = "$daemon_pid" ] || fail "no ready file with the daemon's pid"
+# No daemon, or not the kernel's command line: the real modprobe, same arguments.
+MODCOALESCED_SOCKET=/nonexistent "$shim" -q -- mc_c
+"$shim" -a -v mc_c mc_b
+[ "$(head -n 2 "$MC_FAKE_KERNEL_DIR/real-modprobe.log")" = "$(printf '%s\n' '-q -- mc_c' '-a -v mc_c mc_b')" ] ||
+        fail "real modprobe: $(cat "$MC_FAKE_KERNEL_DIR/real-modprobe.log")"
+# A ready file whose daemon is gone (SIGKILL): not trusted, no activation from the kernel.
+echo 999999 >"$tmp/stale-ready/ready" 2>/dev/null || { mkdir -p "$tmp/stale-ready"; echo 999999 >"$tmp/stale-ready/ready"; }
+MODCOALESCED_SOCKET=$tmp/stale-ready/sock "$shim" -q -- mc_b
+[ "$(tail -n 1 "$MC_FAKE_KERNEL_DIR/real-modprobe.log")" = "-q -- mc_b" ] || fail "stale ready file"
+ok "the kernel's modprobe shim: loads through the daemon, never waits on a load in flight, falls back"
+
 # -- a client that is not root ------------------------------------------------------------------
 chmod 0755 "$tmp" "$tmp/run"
 chmod 0666 "$sock"
 if out=$(setpriv --reuid=65534 --regid=65534 --clear-groups varlinkctl call "$sock" \
-        io.modcoalesced.Manager.Load '{"modules":["mc_c"]}' 2>&1); then
+        io.modcoalesced.Manager.Load '{"modules":["mc_soft"]}' 2>&1); then
         fail "nobody may Load: $out"
 fi
 echo "$out" | grep -q io.modcoalesced.Manager.PermissionDenied || fail "not PermissionDenied: $out"
 setpriv --reuid=65534 --regid=65534 --clear-groups varlinkctl call "$sock" \
         io.modcoalesced.Manager.GetStats '{}' >/dev/null || fail "nobody may read stats"
-[ "$(calls load mc_c)" = 0 ] || fail "mc_c was loaded for nobody"
+[ "$(calls load mc_soft)" = 0 ] || fail "mc_soft was loaded for nobody"
 chmod 0600 "$sock"
 ok "a non-root client is refused Load (and may read)"
 

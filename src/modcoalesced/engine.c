@@ -53,6 +53,7 @@ static const char *const outcome_names[_OUTCOME_MAX] = {
         [OUTCOME_FAILED] = "failed",
         [OUTCOME_SKIPPED] = "skipped",
         [OUTCOME_TIMED_OUT] = "timed-out",
+        [OUTCOME_IN_PROGRESS] = "in-progress",
 };
 
 const char *outcome_to_string(Outcome o)
@@ -101,6 +102,7 @@ struct Request {
         uint32_t index;
         int32_t error;
         bool in_pending;
+        unsigned flags; /* ENGINE_REQUEST_* */
         uint64_t failed_groups; /* plan groups that lost a hard module */
         const char *failed_module; /* points into plan */
         RequestResult results[];
@@ -553,6 +555,11 @@ static void request_advance(Request *r)
                 case MODULE_LOADING:
                         if (!m->job)
                                 break; /* waiting-deps: whoever gets here first loads it */
+                        if (r->flags & ENGINE_REQUEST_NO_WAIT) {
+                                res->outcome = OUTCOME_IN_PROGRESS;
+                                r->index++;
+                                continue;
+                        }
                         res->coalesced = COALESCED_BY_NAME;
                         res->params_applied = params_match(m, pm);
                         m->coalesced++;
@@ -563,6 +570,12 @@ static void request_advance(Request *r)
                         return;
 
                 case MODULE_COMING:
+                        if (r->flags & ENGINE_REQUEST_NO_WAIT) {
+                                res->outcome = OUTCOME_IN_PROGRESS;
+                                r->index++;
+                                continue;
+                        }
+                        _fallthrough_;
                 case MODULE_GOING:
                         res->params_applied = params_match(m, pm);
                         e->stats.waited_foreign++;
@@ -649,6 +662,12 @@ static void request_finish(Request *r, int error, const char *module)
 int engine_submit(Engine *e, Plan *plan, uint64_t generation, RequestDoneFunc done, void *userdata,
         Request **ret)
 {
+        return engine_submit_full(e, plan, generation, 0, done, userdata, ret);
+}
+
+int engine_submit_full(Engine *e, Plan *plan, uint64_t generation, unsigned flags,
+        RequestDoneFunc done, void *userdata, Request **ret)
+{
         uint64_t before;
         Request *r;
 
@@ -661,6 +680,7 @@ int engine_submit(Engine *e, Plan *plan, uint64_t generation, RequestDoneFunc do
         if (!r)
                 return -ENOMEM;
         r->engine = e;
+        r->flags = flags;
         r->plan = plan_ref(plan);
         r->done = done;
         r->userdata = userdata;

@@ -37,6 +37,7 @@ typedef enum Outcome {
         OUTCOME_FAILED, /* error says why; from_memory if answered by the failure cache */
         OUTCOME_SKIPPED, /* not attempted: a hard dependency before it failed */
         OUTCOME_TIMED_OUT, /* stopped waiting; the load itself goes on */
+        OUTCOME_IN_PROGRESS, /* ENGINE_REQUEST_NO_WAIT: being loaded right now, not waited for */
         _OUTCOME_MAX,
 } Outcome;
 
@@ -136,6 +137,14 @@ int engine_start(Engine *e);
  * nothing started and `done` not called. */
 int engine_submit(Engine *e, Plan *plan, uint64_t generation, RequestDoneFunc done, void *userdata,
         Request **ret);
+
+/* The kernel's request_module() (through the modprobe shim) may come from inside the init of the
+ * very module it names: a module of the plan that is loading right now is answered at once
+ * (OUTCOME_IN_PROGRESS) instead of waited for, which would deadlock. */
+#define ENGINE_REQUEST_NO_WAIT (1u << 0)
+
+int engine_submit_full(Engine *e, Plan *plan, uint64_t generation, unsigned flags,
+        RequestDoneFunc done, void *userdata, Request **ret);
 
 /* The client went away: stop waiting, free the request. Loads go on for everyone else. */
 void request_cancel(Request *r);

@@ -7,6 +7,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 #include <systemd/sd-daemon.h>
 
 #include "log.h"
@@ -97,6 +100,40 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         return 0;
 }
 
+/* The path of the socket we serve: --listen's, or the one systemd passed (named "varlink"). */
+static int manager_socket_path(const char *listen, char **ret)
+{
+        struct sockaddr_un sa = {};
+        socklen_t len = sizeof(sa);
+        char **names = NULL;
+        int n, k = -ENOENT;
+
+        if (listen)
+                return (*ret = strdup(listen)) ? 0 : -ENOMEM;
+        n = sd_listen_fds_with_names(false, &names);
+        for (int i = 0; i < n; i++)
+                if (k < 0 && strcmp(names[i], "varlink") == 0 &&
+                        getsockname(SD_LISTEN_FDS_START + i, (struct sockaddr *) &sa, &len) == 0 &&
+                        sa.sun_family == AF_UNIX && sa.sun_path[0] == '/')
+                        k = (*ret = strndup(sa.sun_path, sizeof(sa.sun_path))) ? 0 : -ENOMEM;
+        strv_free(names);
+        return k;
+}
+
+/* "ready" in the socket's directory. */
+static char *manager_ready_path(const char *listen)
+{
+        _cleanup_free_ char *sock = NULL;
+        char *slash, *p;
+
+        if (manager_socket_path(listen, &sock) < 0)
+                return NULL;
+        slash = strrchr(sock, '/');
+        if (!slash || asprintf(&p, "%.*s/ready", (int) (slash - sock), sock) < 0)
+                return NULL;
+        return p;
+}
+
 int manager_new(Manager **ret, const ManagerConfig *config)
 {
         _cleanup_(manager_freep) Manager *m = NULL;
@@ -145,6 +182,7 @@ int manager_new(Manager **ret, const ManagerConfig *config)
         k = server_new(&m->server, m->event, m->engine, m->resolver, &config->server);
         if (k < 0)
                 return log_error_errno(k, "Failed to set up the varlink server: %m");
+        m->ready_path = manager_ready_path(config->listen);
         if (config->listen)
                 k = server_listen_address(m->server, config->listen, 0600);
         else {
@@ -182,8 +220,27 @@ Manager *manager_free(Manager *m)
         resolver_free(m->resolver);
         sd_event_unref(m->event);
         free(m->status);
+        free(m->ready_path);
         free(m);
         return NULL;
+}
+
+/* The kernel's modprobe shim reads this before it connects: a request_module() that arrives
+ * while the daemon is not serving (early boot, or while it starts, when the daemon's own start-up
+ * may be what made the kernel ask) goes to modprobe instead of waiting on an activation. */
+static void manager_write_ready(Manager *m)
+{
+        FILE *f;
+
+        if (!m->ready_path)
+                return;
+        f = fopen(m->ready_path, "we");
+        if (!f) {
+                log_debug_errno(errno, "Cannot write %s: %m", m->ready_path);
+                return;
+        }
+        fprintf(f, "%d\n", (int) getpid());
+        fclose(f);
 }
 
 int manager_run(Manager *m)
@@ -191,8 +248,11 @@ int manager_run(Manager *m)
         int k;
 
         log_info("Module index %s loaded; ready.", resolver_module_dir(m->resolver));
+        manager_write_ready(m);
         (void) sd_notify(false, "READY=1\nSTATUS=Idle.");
         k = sd_event_loop(m->event);
+        if (m->ready_path)
+                (void) unlink(m->ready_path);
         if (k < 0)
                 return log_error_errno(k, "Event loop failed: %m");
         log_info("Stopped.");

@@ -35,6 +35,7 @@ typedef struct Manager {
         sd_event_source *idle_source, *drain_source;
         bool stopping;
         char *status;
+        char *ready_path; /* "ready" beside the socket: our pid while we serve */
 } Manager;
 
 int manager_new(Manager **ret, const ManagerConfig *config);

@@ -253,6 +253,7 @@ typedef struct LoadParams {
         const char *modalias;
         char **modules;
         const char *parameters;
+        int from_kernel;
 } LoadParams;
 
 static void load_params_done(LoadParams *p)
@@ -290,6 +291,8 @@ static int vl_method_Load(sd_varlink *link, sd_json_variant *parameters,
                         offsetof(LoadParams, modules), SD_JSON_NULLABLE },
                 { "parameters", SD_JSON_VARIANT_STRING, sd_json_dispatch_const_string,
                         offsetof(LoadParams, parameters), SD_JSON_NULLABLE },
+                { "fromKernel", SD_JSON_VARIANT_BOOLEAN, sd_json_dispatch_stdbool,
+                        offsetof(LoadParams, from_kernel), SD_JSON_NULLABLE },
                 {},
         };
         _cleanup_(load_params_done) LoadParams p = {};
@@ -339,8 +342,8 @@ static int vl_method_Load(sd_varlink *link, sd_json_variant *parameters,
         if (!c)
                 return sd_varlink_error_errno(link, -ENOMEM);
         *c = (LoadCall){ .server = s, .link = link, .modalias = !!p.modalias };
-        k = engine_submit(
-                s->engine, plan, resolver_generation(s->resolver), on_request_done, c, &req);
+        k = engine_submit_full(s->engine, plan, resolver_generation(s->resolver),
+                p.from_kernel ? ENGINE_REQUEST_NO_WAIT : 0, on_request_done, c, &req);
         if (k < 0) {
                 free(c);
                 return sd_varlink_error_errno(link, k);

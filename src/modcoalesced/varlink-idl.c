@@ -11,7 +11,8 @@ static SD_VARLINK_DEFINE_STRUCT_TYPE(ModuleResult,
         SD_VARLINK_FIELD_COMMENT("What happened: loaded, already-loaded, builtin, blacklisted, "
                                  "no-driver (a MODALIAS whose module said ENODEV or ENOENT: not "
                                  "an error, as udev holds), failed, skipped (a hard dependency "
-                                 "before it failed) or timed-out"),
+                                 "before it failed), timed-out, or in-progress (fromKernel: "
+                                 "being loaded right now, not waited for)"),
         SD_VARLINK_DEFINE_FIELD(outcome, SD_VARLINK_STRING, 0),
         SD_VARLINK_FIELD_COMMENT("errno of a failure (positive), for failed and no-driver"),
         SD_VARLINK_DEFINE_FIELD(errno, SD_VARLINK_INT, SD_VARLINK_NULLABLE),
@@ -40,6 +41,11 @@ static SD_VARLINK_DEFINE_METHOD(Load,
         SD_VARLINK_FIELD_COMMENT("Module parameters for the requested modules, as on modprobe's "
                                  "command line; added after modprobe.d's options"),
         SD_VARLINK_DEFINE_INPUT(parameters, SD_VARLINK_STRING, SD_VARLINK_NULLABLE),
+        SD_VARLINK_FIELD_COMMENT("The request comes from the kernel's request_module() (the "
+                                 "modprobe shim sets it). The kernel may ask from inside the init "
+                                 "of the very module it names, so a module being loaded right "
+                                 "now is answered at once (in-progress) instead of waited for."),
+        SD_VARLINK_DEFINE_INPUT(fromKernel, SD_VARLINK_BOOL, SD_VARLINK_NULLABLE),
         SD_VARLINK_FIELD_COMMENT("One entry per module of the plan, in load order, then builtin "
                                  "and blacklisted matches. Empty for a MODALIAS that no module "
                                  "matches."),

@@ -12,25 +12,19 @@
  * start-up once per MODALIAS event, and loading libsystemd cost more than the call itself. */
 #include <errno.h>
 #include <getopt.h>
-#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "log.h"
 #include "modname.h"
 #include "reply.h"
-#include "time-util.h"
 #include "varlink-idl.h"
 
 #define HELPER_TIMEOUT_SEC_DEFAULT 90
-/* Far above any real reply (one entry per module of a plan). */
-#define REPLY_MAX (1024 * 1024)
 
 static const char *arg_socket = MODCOALESCED_SOCKET;
 static const char *arg_fallback = MODPROBE_PATH;
@@ -86,83 +80,6 @@ static int parse_argv(int argc, char *argv[])
         return optind < argc ? log_error_errno(EINVAL, "No positional arguments.") : 0;
 }
 
-static int connect_daemon(void)
-{
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        int fd;
-
-        if (strlen(arg_socket) >= sizeof(sa.sun_path))
-                return -ENAMETOOLONG;
-        strcpy(sa.sun_path, arg_socket);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return -errno;
-        if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
-                int r = -errno;
-                close(fd);
-                return r;
-        }
-        return fd;
-}
-
-/* Sends the call and reads the reply up to its NUL, within the deadline. */
-static int exchange(int fd, const char *req, size_t n, char **ret, size_t *ret_size)
-{
-        _cleanup_free_ char *buf = NULL;
-        usec_t deadline = now_usec() + arg_timeout * USEC_PER_SEC;
-        size_t got = 0, allocated = 0;
-
-        for (size_t done = 0; done < n;) {
-                ssize_t w = send(fd, req + done, n - done, MSG_NOSIGNAL);
-                if (w < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                done += (size_t) w;
-        }
-        for (;;) {
-                struct pollfd p = { .fd = fd, .events = POLLIN };
-                usec_t now = now_usec();
-                ssize_t r;
-                char *nul;
-
-                if (now >= deadline)
-                        return -ETIMEDOUT;
-                r = poll(&p, 1, (int) ((deadline - now) / USEC_PER_MSEC) + 1);
-                if (r < 0 && errno != EINTR)
-                        return -errno;
-                if (r <= 0)
-                        continue;
-                if (got == allocated) {
-                        char *b;
-
-                        if (allocated >= REPLY_MAX)
-                                return -EMSGSIZE;
-                        allocated = allocated ? allocated * 2 : 4096;
-                        b = realloc(buf, allocated);
-                        if (!b)
-                                return -ENOMEM;
-                        buf = b;
-                }
-                r = read(fd, buf + got, allocated - got);
-                if (r < 0) {
-                        if (errno == EINTR || errno == EAGAIN)
-                                continue;
-                        return -errno;
-                }
-                if (r == 0)
-                        return -ECONNRESET;
-                nul = memchr(buf + got, '\0', (size_t) r);
-                got += (size_t) r;
-                if (nul) {
-                        *ret_size = (size_t) (nul - buf);
-                        *ret = TAKE_PTR(buf);
-                        return 0;
-                }
-        }
-}
-
 int main(int argc, char *argv[])
 {
         _cleanup_free_ char *req = NULL, *reply = NULL;
@@ -184,10 +101,10 @@ int main(int argc, char *argv[])
         if (!req)
                 return log_oom(), EXIT_FAILURE;
 
-        fd = connect_daemon();
+        fd = reply_connect(arg_socket);
         if (fd < 0)
                 return fallback(modalias, "modcoalesced is not reachable");
-        k = exchange(fd, req, n, &reply, &reply_size);
+        k = reply_exchange(fd, req, n, arg_timeout, &reply, &reply_size);
         if (k == -ETIMEDOUT) {
                 /* The daemon has the request and a load may be running: never a second one. */
                 log_error("%s: no answer from modcoalesced within %u s.", modalias, arg_timeout);

@@ -1,38 +1,134 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* reply.c — see reply.h. A scanner, not a parser: it walks one JSON object, skipping every
- * value except the top-level "error" string. Depth is bounded, input length is respected. */
+/* reply.c — see reply.h. The reply is looked at with a scanner, not a parser: it walks one JSON
+ * object, skipping every value except the top-level "error" string. Depth is bounded, input
+ * length is respected, the reply's size is bounded, every wait has a deadline. */
 #include <errno.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
+#include "cleanup.h"
 #include "reply.h"
+#include "time-util.h"
 #include "varlink-idl.h"
 
 #define DEPTH_MAX 64
+/* Far above any real reply (one entry per module of a plan). */
+#define REPLY_MAX (1024 * 1024)
 
-char *reply_format_load(const char *modalias, size_t *ret_size)
+/* {"method":"…Load","parameters":{HEAD"VALUE, escaped"TAIL} */
+static char *format_call(const char *head, const char *value, const char *tail, size_t *ret_size)
 {
-        static const char head[] =
-                "{\"method\":\"" MODCOALESCED_INTERFACE ".Load\",\"parameters\":{\"modalias\":\"";
-        static const char tail[] = "\"}}";
-        size_t n = strlen(modalias);
+        static const char prefix[] =
+                "{\"method\":\"" MODCOALESCED_INTERFACE ".Load\",\"parameters\":{";
+        size_t n = strlen(value);
         char *buf, *p;
 
         /* Worst case every byte is escaped. */
-        buf = p = malloc(sizeof(head) + 2 * n + sizeof(tail) + 1);
+        buf = p = malloc(sizeof(prefix) + strlen(head) + 2 * n + strlen(tail) + 2);
         if (!buf)
                 return NULL;
-        p = stpcpy(p, head);
+        p = stpcpy(stpcpy(p, prefix), head);
         for (size_t i = 0; i < n; i++) {
-                if (modalias[i] == '"' || modalias[i] == '\\')
+                if (value[i] == '"' || value[i] == '\\')
                         *p++ = '\\';
-                *p++ = modalias[i];
+                *p++ = value[i];
         }
-        p = stpcpy(p, tail);
+        p = stpcpy(stpcpy(p, tail), "}");
         *ret_size = (size_t) (p - buf) + 1; /* with the NUL */
         return buf;
+}
+
+char *reply_format_load(const char *modalias, size_t *ret_size)
+{
+        return format_call("\"modalias\":\"", modalias, "\"}", ret_size);
+}
+
+char *reply_format_kernel_load(const char *name, size_t *ret_size)
+{
+        return format_call("\"modules\":[\"", name, "\"],\"fromKernel\":true}", ret_size);
+}
+
+int reply_connect(const char *path)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd;
+
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, path);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
+int reply_exchange(
+        int fd, const char *req, size_t n, unsigned timeout_sec, char **ret, size_t *ret_size)
+{
+        _cleanup_free_ char *buf = NULL;
+        usec_t deadline = now_usec() + timeout_sec * USEC_PER_SEC;
+        size_t got = 0, allocated = 0;
+
+        for (size_t done = 0; done < n;) {
+                ssize_t w = send(fd, req + done, n - done, MSG_NOSIGNAL);
+                if (w < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                done += (size_t) w;
+        }
+        for (;;) {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                usec_t now = now_usec();
+                ssize_t r;
+                char *nul;
+
+                if (now >= deadline)
+                        return -ETIMEDOUT;
+                r = poll(&p, 1, (int) ((deadline - now) / USEC_PER_MSEC) + 1);
+                if (r < 0 && errno != EINTR)
+                        return -errno;
+                if (r <= 0)
+                        continue;
+                if (got == allocated) {
+                        char *b;
+
+                        if (allocated >= REPLY_MAX)
+                                return -EMSGSIZE;
+                        allocated = allocated ? allocated * 2 : 4096;
+                        b = realloc(buf, allocated);
+                        if (!b)
+                                return -ENOMEM;
+                        buf = b;
+                }
+                r = read(fd, buf + got, allocated - got);
+                if (r < 0) {
+                        if (errno == EINTR || errno == EAGAIN)
+                                continue;
+                        return -errno;
+                }
+                if (r == 0)
+                        return -ECONNRESET;
+                nul = memchr(buf + got, '\0', (size_t) r);
+                got += (size_t) r;
+                if (nul) {
+                        *ret_size = (size_t) (nul - buf);
+                        *ret = TAKE_PTR(buf);
+                        return 0;
+                }
+        }
 }
 
 typedef struct Scan {

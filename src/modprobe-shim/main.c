@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* modcoalesced-modprobe — what the kernel runs as its modprobe (kernel.modprobe, set by the
+ * sysctl.d drop-in) for request_module(): `modprobe -q -- NAME`. It sends one Load marked
+ * fromKernel to modcoalesced, so the kernel's own requests are coalesced with everyone else's,
+ * and exits as modprobe would: 0 when the module is there (or being loaded right now: the kernel
+ * may be asking from inside that module's init, and waiting would deadlock), 1 otherwise.
+ * If the daemon cannot be reached, or for any command line other than the kernel's, it runs the
+ * real modprobe with the same arguments. Like the udev helper it links libc only. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "modname.h"
+#include "reply.h"
+#include "varlink-idl.h"
+
+#define SHIM_TIMEOUT_SEC 170
+
+/* The kernel runs its modprobe with a fixed, minimal environment (HOME, TERM, PATH): these two
+ * variables exist for the tests only. */
+static const char *socket_path(void)
+{
+        return getenv("MODCOALESCED_SOCKET") ?: MODCOALESCED_SOCKET;
+}
+
+static int real_modprobe(char *argv[], const char *why)
+{
+        const char *modprobe = getenv("MODCOALESCED_MODPROBE") ?: MODPROBE_PATH;
+
+        log_debug("%s; running %s", why, modprobe);
+        argv[0] = (char *) modprobe;
+        execv(modprobe, argv);
+        log_error_errno(errno, "Cannot run %s: %m", modprobe);
+        return EXIT_FAILURE;
+}
+
+/* The kernel's form: -q [--] NAME (call_modprobe() in kernel/module/kmod.c). */
+static const char *kernel_request(int argc, char *argv[])
+{
+        int i = 1;
+
+        if (i < argc && strcmp(argv[i], "-q") == 0)
+                i++;
+        else
+                return NULL;
+        if (i < argc && strcmp(argv[i], "--") == 0)
+                i++;
+        if (i != argc - 1 || modname_validate(argv[i], NULL) < 0)
+                return NULL;
+        return argv[i];
+}
+
+/* The daemon writes its pid to "ready" beside its socket while it serves. Without a live daemon,
+ * connecting would start one, and the kernel may be asking from inside something the daemon's
+ * start-up itself does: the real modprobe answers instead. */
+static bool daemon_serving(const char *sock)
+{
+        char path[256], buf[32] = "";
+        const char *slash = strrchr(sock, '/');
+        ssize_t n;
+        long pid;
+        int fd;
+
+        if (!slash ||
+                snprintf(path, sizeof(path), "%.*s/ready", (int) (slash - sock), sock) >=
+                        (int) sizeof(path))
+                return false;
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return false;
+        n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        if (n <= 0)
+                return false;
+        buf[n] = '\0';
+        pid = strtol(buf, NULL, 10);
+        return pid > 1 && (kill((pid_t) pid, 0) == 0 || errno == EPERM);
+}
+
+int main(int argc, char *argv[])
+{
+        _cleanup_free_ char *req = NULL, *reply = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        const char *name;
+        size_t n, reply_size = 0;
+        char error[256];
+        int k;
+
+        log_setup("modcoalesced-modprobe");
+        name = kernel_request(argc, argv);
+        if (!name)
+                return real_modprobe(argv, "not the kernel's request");
+        req = reply_format_kernel_load(name, &n);
+        if (!req)
+                return log_oom(), EXIT_FAILURE;
+        if (!daemon_serving(socket_path()))
+                return real_modprobe(argv, "modcoalesced is not serving");
+        fd = reply_connect(socket_path());
+        if (fd < 0)
+                return real_modprobe(argv, "modcoalesced is not reachable");
+        k = reply_exchange(fd, req, n, SHIM_TIMEOUT_SEC, &reply, &reply_size);
+        if (k == -ETIMEDOUT)
+                return EXIT_FAILURE;
+        if (k < 0)
+                return real_modprobe(argv, "modcoalesced went away before answering");
+        k = reply_error_id(reply, reply_size, error, sizeof(error));
+        if (k == 0)
+                return EXIT_SUCCESS;
+        if (k > 0 &&
+                (strcmp(error, VL_ERROR_SHUTTING_DOWN) == 0 ||
+                        strcmp(error, VL_ERROR_TOO_MANY_REQUESTS) == 0))
+                return real_modprobe(argv, error);
+        /* NoSuchModule, LoadFailed…: what modprobe -q says with its exit status. */
+        return EXIT_FAILURE;
+}
