@@ -64,9 +64,11 @@ while read -r c f; do say "bootread $c $f"; done <$OUT/boot-reads
 grep 'module_request:' $OUT/trace.boot | awk '{ print "bootrequest", $1, $NF, $(NF-2) }' | sort | uniq -c |
         while read -r line; do say "$line"; done
 
+if [ "$mode" = daemon ] || [ "$mode" = demo ]; then
+        say "boot daemon_requests=$(getstat requests) daemon_loads=$(getstat loads)"
+fi
 if [ "$mode" = daemon ]; then
         # Did coldplug go through the daemon? Its own count, and its health, before anything else.
-        say "boot daemon_requests=$(getstat requests) daemon_loads=$(getstat loads)"
         systemctl --no-pager status modcoalesced.socket modcoalesced.service 2>&1 | sed 's/^/status /'
         journalctl --no-pager -b -u modcoalesced.service | tail -n 20 | sed 's/^/journal /'
 
@@ -189,6 +191,71 @@ if [ "$mode" = daemon ]; then
         check g "mc_self (request_module of its own alias in init) loaded in ${took}s, no deadlock" \
                 grep -q '"outcome" *: *"loaded"' $OUT/g
         say "g request_module=$(cat /sys/module/mc_self/parameters/request_result 2>/dev/null)"
+fi
+if [ "$mode" = demo ]; then
+        # The storm: hundreds of concurrent requests for real modules (plus a coldplug re-trigger)
+        # through modcoalesced, then the same requests the stock way, one modprobe per request,
+        # with the modules unloaded in between. Twice: the modules as shipped (.ko.xz, which this
+        # kernel decompresses itself) and recompressed as .ko.zst (which it cannot, so whoever
+        # loads must decompress: what distributions without in-kernel zstd live with).
+        N=${MC_DEMO_N:-300}
+        unload() { modprobe -r xfs libcrc32c kvm_intel 2>/dev/null; }
+        files() { # label trace
+                local line="" f
+                for f in xfs libcrc32c kvm-intel; do
+                        line="$line $f=$(n_read "$2" "$f") $(grep -c "module_load: ${f//-/_}\b" "$OUT/trace.$2")"
+                done
+                say "demo $1 files$line"
+        }
+        storm() { # label
+                local t0 t1
+                unload
+                systemctl start modcoalesced.socket
+                trace_clear
+                t0=$(date +%s.%N)
+                [ "$1" = xz ] && udevadm trigger --action=add >/dev/null 2>&1
+                burst "$N" '{"modules":["xfs"]}' >$OUT/demo.$1.xfs & pids+=($!)
+                burst "$N" '{"modules":["kvm_intel"]}' >$OUT/demo.$1.kvm & pids+=($!)
+                bg_wait
+                udevadm settle --timeout=120
+                t1=$(date +%s.%N)
+                trace_save "d$1"
+                say "demo $1 ours time=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') finit=$(n_finit "d$1") init=$(n_init "d$1") load_module=$(n_load "d$1")"
+                say "demo $1 ours answers xfs $(cat $OUT/demo.$1.xfs) kvm_intel $(cat $OUT/demo.$1.kvm)"
+                files "$1 ours" "d$1"
+                [ "$1" = xz ] && modcoalescectl stats | sed 's/^/demo stats /'
+                unload
+                systemctl stop modcoalesced.socket modcoalesced.service
+                trace_clear
+                t0=$(date +%s.%N)
+                for i in $(seq "$N"); do
+                        modprobe xfs 2>/dev/null & pids+=($!)
+                        modprobe kvm_intel 2>/dev/null & pids+=($!)
+                done
+                bg_wait
+                t1=$(date +%s.%N)
+                trace_save "s$1"
+                say "demo $1 stock time=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') finit=$(n_finit "s$1") init=$(n_init "s$1") load_module=$(n_load "s$1")"
+                files "$1 stock" "s$1"
+        }
+        for f in xfs libcrc32c kvm-intel; do
+                say "demo size $f $(find /usr/lib/modules/$(uname -r)/kernel -name "$f.ko.xz" -printf '%s\n' | head -n 1)"
+        done
+        storm xz
+        # zstd copies in updates/, which depmod prefers to kernel/.
+        dir=/usr/lib/modules/$(uname -r)/updates/demo-zst
+        mkdir -p $dir
+        for f in xfs libcrc32c kvm-intel; do
+                src=$(find /usr/lib/modules/$(uname -r)/kernel -name "$f.ko.xz" | head -n 1)
+                # From a file, so that the frame records its size: kmod 34 refuses frames without.
+                xz -dc "$src" >"$OUT/$f.ko"
+                zstd -q "$OUT/$f.ko" -o "$dir/$f.ko.zst"
+        done
+        depmod -a
+        # Fewer here: each stock modprobe holds a whole decompressed xfs (5 MiB) in memory, and
+        # 300 of them at once exhaust the VM (seen: the OOM killer). That is the problem itself.
+        N=${MC_DEMO_N_ZST:-100}
+        storm zst
 fi
 say "done"
 sync
