@@ -79,20 +79,15 @@ static int fakedir_load(Kernel *k, const char *name)
         return 0;
 }
 
+/* Files are real: the running kernel's boundary opens and reads them. */
 static int fakedir_open_module(Kernel *k, const char *path, int *ret_fd)
 {
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-        if (fd < 0)
-                return -errno;
-        *ret_fd = fd;
-        return 0;
+        return kernel_open_module(kernel_real(), path, ret_fd);
 }
 
 static ssize_t fakedir_pread(Kernel *k, int fd, void *buf, size_t n, off_t offset)
 {
-        ssize_t r = pread(fd, buf, n, offset);
-        return r < 0 ? -errno : r;
+        return kernel_pread(kernel_real(), fd, buf, n, offset);
 }
 
 static int fakedir_finit_module(
@@ -149,9 +144,7 @@ static int fakedir_compression(Kernel *k, Compression *ret)
                         buf[0] = '\0';
                 fclose(f);
         }
-        *ret = strncmp(buf, "xz", 2) == 0      ? COMPRESSION_XZ
-                : strncmp(buf, "zstd", 4) == 0 ? COMPRESSION_ZSTD
-                                               : COMPRESSION_NONE;
+        *ret = compression_from_string(buf);
         return 0;
 }
 

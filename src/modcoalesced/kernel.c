@@ -146,15 +146,7 @@ static int real_compression(Kernel *k, Compression *ret)
         if (n < 0)
                 return -errno;
         buf[n] = '\0';
-        buf[strcspn(buf, "\n")] = '\0';
-        if (strcmp(buf, "xz") == 0)
-                *ret = COMPRESSION_XZ;
-        else if (strcmp(buf, "zstd") == 0)
-                *ret = COMPRESSION_ZSTD;
-        else if (strcmp(buf, "gzip") == 0)
-                *ret = COMPRESSION_GZIP;
-        else
-                *ret = COMPRESSION_NONE;
+        *ret = compression_from_string(buf);
         return 0;
 }
 

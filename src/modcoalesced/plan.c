@@ -34,6 +34,16 @@ Compression compression_from_path(const char *path)
         return COMPRESSION_NONE;
 }
 
+Compression compression_from_string(const char *s)
+{
+        size_t n = strcspn(s, "\n");
+
+        for (Compression c = COMPRESSION_XZ; c < _COMPRESSION_MAX; c++)
+                if (strlen(compression_names[c]) == n && strncmp(s, compression_names[c], n) == 0)
+                        return c;
+        return COMPRESSION_NONE;
+}
+
 int plan_new(Plan **ret)
 {
         _cleanup_(plan_unrefp) Plan *p = NULL;

@@ -23,6 +23,8 @@ const char *compression_to_string(Compression c);
 /* From the file name depmod indexed (".ko", ".ko.xz", ".ko.zst", ".ko.gz"); the loader checks
  * the magic bytes again before it decompresses anything. */
 Compression compression_from_path(const char *path);
+/* "xz", "zstd", "gzip" (as /sys/module/compression says; trailing newline allowed); else none. */
+Compression compression_from_string(const char *s);
 
 typedef struct PlanModule {
         char *name;

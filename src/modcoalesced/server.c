@@ -425,14 +425,21 @@ static int finish_in_flight(sd_varlink *link, Collect *c)
         return sd_varlink_replybo(link, SD_JSON_BUILD_PAIR_VARIANT("modules", c->array));
 }
 
+/* Methods without parameters still refuse unknown ones (InvalidParameter). */
+static int dispatch_no_parameters(sd_varlink *link, sd_json_variant *parameters)
+{
+        static const sd_json_dispatch_field table[] = { {} };
+
+        return sd_varlink_dispatch(link, parameters, table, NULL);
+}
+
 static int vl_method_ListInFlight(sd_varlink *link, sd_json_variant *parameters,
         sd_varlink_method_flags_t flags, void *userdata)
 {
-        static const sd_json_dispatch_field table[] = { {} };
         Collect c = {};
         int k;
 
-        k = sd_varlink_dispatch(link, parameters, table, NULL);
+        k = dispatch_no_parameters(link, parameters);
         if (k != 0)
                 return k;
         engine_foreach_module(server_of(link)->engine, true, collect_in_flight, &c);
@@ -478,11 +485,10 @@ static int finish_stats(sd_varlink *link, Collect *c)
 static int vl_method_GetStats(sd_varlink *link, sd_json_variant *parameters,
         sd_varlink_method_flags_t flags, void *userdata)
 {
-        static const sd_json_dispatch_field table[] = { {} };
         Collect c = {};
         int k;
 
-        k = sd_varlink_dispatch(link, parameters, table, NULL);
+        k = dispatch_no_parameters(link, parameters);
         if (k != 0)
                 return k;
         engine_foreach_module(server_of(link)->engine, false, collect_stats, &c);
@@ -492,11 +498,10 @@ static int vl_method_GetStats(sd_varlink *link, sd_json_variant *parameters,
 static int vl_method_Monitor(sd_varlink *link, sd_json_variant *parameters,
         sd_varlink_method_flags_t flags, void *userdata)
 {
-        static const sd_json_dispatch_field table[] = { {} };
         Server *s = server_of(link);
         int k;
 
-        k = sd_varlink_dispatch(link, parameters, table, NULL);
+        k = dispatch_no_parameters(link, parameters);
         if (k != 0)
                 return k;
         for (size_t i = 0; i < SERVER_MAX_MONITORS; i++)
