@@ -191,6 +191,36 @@ if [ "$mode" = daemon ]; then
         check g "mc_self (request_module of its own alias in init) loaded in ${took}s, no deadlock" \
                 grep -q '"outcome" *: *"loaded"' $OUT/g
         say "g request_module=$(cat /sys/module/mc_self/parameters/request_result 2>/dev/null)"
+
+        # -- i) the kernel's own request_module() storm: concurrent mounts of a filesystem type
+        # whose module is not loaded. Each makes the kernel run its modprobe (the shim) for fs-xfs.
+        say "scenario i"
+        mkdir -p /mnt/t
+        mount_storm() { # label
+                modprobe -r xfs libcrc32c 2>/dev/null
+                trace_clear
+                local t0=$(date +%s.%N)
+                for i in $(seq 50); do mount -t xfs /dev/null /mnt/t >/dev/null 2>&1 & pids+=($!); done
+                bg_wait
+                trace_save "$1"
+                say "i $1 time=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') requests=$(grep -c 'module_request: fs-xfs' $OUT/trace.$1)"
+        }
+        mount_storm i
+        counts i xfs
+        check i "50 concurrent mount -t xfs: $(grep -c 'module_request: fs-xfs' $OUT/trace.i) request_module(fs-xfs) calls through the shim, xfs read once, created once" \
+                test "$(n_read i xfs)" = 1 -a "$(n_created i xfs)" = 1 -a -e /sys/module/xfs
+        # The same storm with the stock modprobe as the kernel's.
+        sysctl -q -w kernel.modprobe=/usr/sbin/modprobe
+        mount_storm istock
+        counts istock xfs
+        sysctl -q -w kernel.modprobe=/usr/libexec/modcoalesced-modprobe
+        # With the daemon stopped, the shim's fallback still loads the module.
+        modprobe -r xfs libcrc32c 2>/dev/null
+        systemctl stop modcoalesced.socket modcoalesced.service
+        mount -t xfs /dev/null /mnt/t >/dev/null 2>&1
+        check i2 "with the daemon stopped the shim runs modprobe: xfs $(cat /sys/module/xfs/initstate 2>/dev/null || echo absent)" \
+                test "$(cat /sys/module/xfs/initstate 2>/dev/null)" = live
+        systemctl start modcoalesced.socket
 fi
 if [ "$mode" = demo ]; then
         # The storm: hundreds of concurrent requests for real modules (plus a coldplug re-trigger)
