@@ -154,6 +154,12 @@ else
         echo "# no 80-drivers.rules override installed (-Dudev-override=false): not checked"
 fi
 
+# The kernel's modprobe: the sysctl.d drop-in names the installed shim.
+conf=$(find "$dest" -path '*/sysctl.d/50-modcoalesced.conf')
+shim_path=$(sed -n 's/^kernel.modprobe = //p' "$conf")
+[ -x "$dest$shim_path" ] || fail "kernel.modprobe = $shim_path is not the installed shim"
+ok "sysctl.d drop-in: kernel.modprobe = $shim_path"
+
 # Man pages: installed, named by the units' Documentation=, and clean for groff -ww.
 for doc in $(sed -n 's/^Documentation=//p' "$socket" "$service"); do
         case "$doc" in
@@ -166,7 +172,7 @@ for doc in $(sed -n 's/^Documentation=//p' "$socket" "$service"); do
         esac
 done
 pages=$(find "$dest" -path '*/man/man*/*' -type f | sort)
-[ "$(printf '%s\n' "$pages" | wc -l)" -eq 3 ] || fail "man pages installed: $pages"
+[ "$(printf '%s\n' "$pages" | wc -l)" -eq 4 ] || fail "man pages installed: $pages"
 if command -v groff >/dev/null; then
         for p in $pages; do
                 out=$(groff -ww -man -z "$p" 2>&1) && [ -z "$out" ] || fail "groff $p: $out"
