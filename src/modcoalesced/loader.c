@@ -85,22 +85,20 @@ static void job_set_stage(LoadJob *j, LoadStage s)
         atomic_store(&j->stage, s);
 }
 
-/* Reads the whole file (at most max bytes) through the kernel boundary. */
-static int read_file(LoadJob *j, Kernel *k, int fd, void **ret, size_t *ret_size)
+/* Reads the whole file (at most max bytes) through the kernel boundary; st is the open file's,
+ * taken once by load_file(). */
+static int read_file(
+        LoadJob *j, Kernel *k, int fd, const struct stat *st, void **ret, size_t *ret_size)
 {
         _cleanup_free_ void *buf = NULL;
         size_t size, done = 0;
         unsigned retries = 0;
-        struct stat st;
 
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode))
+        if (!S_ISREG(st->st_mode))
                 return -EBADF;
-        if ((uint64_t) st.st_size > j->decompress_max)
+        if ((uint64_t) st->st_size > j->decompress_max)
                 return -EFBIG;
-        size = (size_t) st.st_size;
-        j->file_size = size;
+        size = (size_t) st->st_size;
         buf = malloc(size ?: 1);
         if (!buf)
                 return -ENOMEM;
@@ -125,14 +123,14 @@ static int read_file(LoadJob *j, Kernel *k, int fd, void **ret, size_t *ret_size
 }
 
 /* Decompresses in userspace (if needed) and hands the image to init_module(). */
-static int load_from_buffer(LoadJob *j, Kernel *k, int fd, Compression c)
+static int load_from_buffer(LoadJob *j, Kernel *k, int fd, const struct stat *st, Compression c)
 {
         _cleanup_free_ void *file = NULL, *image = NULL;
         size_t file_size = 0, image_size = 0;
         int r;
 
         job_set_stage(j, LOAD_STAGE_READING);
-        r = read_file(j, k, fd, &file, &file_size);
+        r = read_file(j, k, fd, st, &file, &file_size);
         if (r < 0)
                 return r;
         if (c != COMPRESSION_NONE) {
@@ -164,8 +162,9 @@ static int load_file(LoadJob *j, Kernel *k)
         r = kernel_open_module(k, j->path, &fd);
         if (r < 0)
                 return r;
-        if (fstat(fd, &st) == 0)
-                j->file_size = (uint64_t) st.st_size;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        j->file_size = (uint64_t) st.st_size;
 
         /* The file's first bytes decide, not its name. */
         do
@@ -193,7 +192,7 @@ static int load_file(LoadJob *j, Kernel *k)
                         return r;
                 j->fell_back = true;
         }
-        return load_from_buffer(j, k, fd, c);
+        return load_from_buffer(j, k, fd, &st, c);
 }
 
 void load_job_run(LoadJob *j, Kernel *k)
