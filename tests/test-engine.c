@@ -6,18 +6,23 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+#if HAVE_XZ
+#include <lzma.h>
+#endif
 
 #include "engine.h"
 #include "fixture.h"
 #include "kernel-fake.h"
 #include "monitor.h"
 #include "resolver.h"
+#include "xz-kernel.h"
 
 static Fixture fx;
 
@@ -244,10 +249,11 @@ static void test_thousand_waiters_userspace_path(void **state)
 }
 
 /* The same with the kernel decompressing: the fd goes to finit_module() once, nothing is read
- * in userspace but the magic. */
+ * in userspace but the magic and the xz headers (can the kernel's decoder take the file?). */
 static void test_thousand_waiters_kernel_path(void **state)
 {
         _cleanup_(plan_unrefp) Plan *p = NULL;
+        struct stat st;
         Harness h;
 
         harness_init(&h, NULL, COMPRESSION_XZ);
@@ -265,7 +271,11 @@ static void test_thousand_waiters_kernel_path(void **state)
         assert_int_equal(c.finit_compressed_calls, 1);
         assert_int_equal(c.finit_calls, 1);
         assert_int_equal(c.init_calls, 0);
-        assert_int_equal(c.bytes_read, 8);
+        assert_int_equal(stat(fixture_path("mc_user1.ko.xz"), &st), 0);
+        assert_int_equal(c.bytes_read,
+                8 +
+                        ((uint64_t) st.st_size < XZ_KERNEL_HEADERS_MAX ? (uint64_t) st.st_size
+                                                                       : XZ_KERNEL_HEADERS_MAX));
         assert_int_equal(engine_stats(h.engine).bytes_decompressed, 0);
         for (size_t i = 0; i < 1000; i++)
                 assert_int_equal(result_of(&h.records[i], 0)->outcome, OUTCOME_LOADED);
@@ -782,32 +792,112 @@ static void test_pool_bound(void **state)
         harness_done(&h);
 }
 
-/* ENOSYS from the compressed-fd path, or EINVAL from the kernel's xz decoder: decompress here,
+/* ENOSYS from the compressed-fd path: no in-kernel decompression after all. Decompress here,
  * once, on the same open file. */
-static void test_kernel_decompression_fallback(void **state)
+static void test_kernel_decompression_enosys(void **state)
 {
-        static const int errors[] = { -ENOSYS, -EINVAL };
+        _cleanup_(plan_unrefp) Plan *p = NULL;
+        Harness h;
 
-        for (size_t e = 0; e < ELEMENTSOF(errors); e++) {
-                _cleanup_(plan_unrefp) Plan *p = NULL;
-                Harness h;
+        harness_init(&h, NULL, COMPRESSION_XZ);
+        harness_start(&h);
+        kernel_fake_set_compressed_error(h.fake, -ENOSYS);
+        p = plan_single("mc_a", fixture_path("mc_a.ko.xz"), NULL);
+        for (int i = 0; i < 10; i++)
+                submit(&h, p);
+        run_until(&h, 10);
+        KernelFakeCounts c = kernel_fake_counts(h.fake);
+        assert_int_equal(c.opens, 1);
+        assert_int_equal(c.finit_compressed_calls, 1);
+        assert_int_equal(c.init_calls, 1);
+        assert_int_equal(engine_stats(h.engine).fallbacks, 1);
+        assert_file_hash("mc_a", kernel_fake_last_image_hash(h.fake, "mc_a"));
+        assert_int_equal(h.records[9].error, 0);
+        harness_done(&h);
+}
 
-                harness_init(&h, NULL, COMPRESSION_XZ);
-                harness_start(&h);
-                kernel_fake_set_compressed_error(h.fake, errors[e]);
-                p = plan_single("mc_a", fixture_path("mc_a.ko.xz"), NULL);
-                for (int i = 0; i < 10; i++)
-                        submit(&h, p);
-                run_until(&h, 10);
-                KernelFakeCounts c = kernel_fake_counts(h.fake);
-                assert_int_equal(c.opens, 1);
-                assert_int_equal(c.finit_compressed_calls, 1);
-                assert_int_equal(c.init_calls, 1);
-                assert_int_equal(engine_stats(h.engine).fallbacks, 1);
-                assert_file_hash("mc_a", kernel_fake_last_image_hash(h.fake, "mc_a"));
-                assert_int_equal(h.records[9].error, 0);
-                harness_done(&h);
-        }
+#if HAVE_XZ
+/* mc_a recompressed the way xz(1) does by default, with a CRC64 check, which the kernel's
+ * decoder does not take; returns the file's path. */
+static const char *write_crc64_copy(void)
+{
+        static char out_path[1200];
+        char in_path[1200];
+        uint8_t *in, *out;
+        size_t out_pos = 0, out_size;
+        struct stat st;
+        FILE *f;
+
+        snprintf(in_path, sizeof(in_path), "%s/build/mc_a.ko", fx.dir);
+        snprintf(out_path, sizeof(out_path), "%s/mc_a-crc64.ko.xz", fx.dir);
+        assert_int_equal(stat(in_path, &st), 0);
+        assert_non_null(in = malloc(st.st_size));
+        assert_non_null(f = fopen(in_path, "re"));
+        assert_int_equal(fread(in, 1, st.st_size, f), (size_t) st.st_size);
+        fclose(f);
+        out_size = lzma_stream_buffer_bound(st.st_size);
+        assert_non_null(out = malloc(out_size));
+        assert_int_equal(lzma_easy_buffer_encode(LZMA_PRESET_DEFAULT, LZMA_CHECK_CRC64, NULL, in,
+                                 st.st_size, out, &out_pos, out_size),
+                LZMA_OK);
+        assert_non_null(f = fopen(out_path, "we"));
+        assert_int_equal(fwrite(out, 1, out_pos, f), out_pos);
+        assert_int_equal(fclose(f), 0);
+        free(in);
+        free(out);
+        return out_path;
+}
+
+/* An xz file whose headers show that the kernel's decoder cannot take it is decompressed here
+ * at once: the kernel is never asked to read it (stock kmod would get EINVAL and fail). */
+static void test_kernel_cannot_decode(void **state)
+{
+        _cleanup_(plan_unrefp) Plan *p = NULL;
+        Harness h;
+
+        harness_init(&h, NULL, COMPRESSION_XZ);
+        harness_start(&h);
+        p = plan_single("mc_a", write_crc64_copy(), NULL);
+        for (int i = 0; i < 10; i++)
+                submit(&h, p);
+        run_until(&h, 10);
+        KernelFakeCounts c = kernel_fake_counts(h.fake);
+        assert_int_equal(c.opens, 1);
+        assert_int_equal(c.finit_calls, 0);
+        assert_int_equal(c.init_calls, 1);
+        assert_int_equal(c.loads, 1);
+        assert_int_equal(engine_stats(h.engine).fallbacks, 1);
+        assert_file_hash("mc_a", kernel_fake_last_image_hash(h.fake, "mc_a"));
+        for (int i = 0; i < 10; i++)
+                assert_int_equal(h.records[i].error, 0);
+        harness_done(&h);
+}
+#endif
+
+/* EINVAL for a file the kernel decodes (the fixture's xz files have the kernel's own settings) is
+ * the module's own answer: every waiter gets it, and the module is not loaded a second time
+ * from a buffer. */
+static void test_module_einval_not_retried(void **state)
+{
+        _cleanup_(plan_unrefp) Plan *p = NULL;
+        Harness h;
+
+        harness_init(&h, NULL, COMPRESSION_XZ);
+        harness_start(&h);
+        kernel_fake_set_result(h.fake, "mc_a", -EINVAL);
+        p = plan_single("mc_a", fixture_path("mc_a.ko.xz"), NULL);
+        for (int i = 0; i < 10; i++)
+                submit(&h, p);
+        run_until(&h, 10);
+        KernelFakeCounts c = kernel_fake_counts(h.fake);
+        assert_int_equal(c.opens, 1);
+        assert_int_equal(c.finit_compressed_calls, 1);
+        assert_int_equal(c.init_calls, 0);
+        assert_int_equal(c.loads, 1);
+        assert_int_equal(engine_stats(h.engine).fallbacks, 0);
+        for (int i = 0; i < 10; i++)
+                assert_int_equal(h.records[i].error, -EINVAL);
+        harness_done(&h);
 }
 
 /* A file that decompresses to more than the bound is refused, without loading anything. */
@@ -1046,7 +1136,11 @@ int main(void)
                 cmocka_unit_test(test_cancelled_waiter),
                 cmocka_unit_test(test_timeout_and_late_completion),
                 cmocka_unit_test(test_pool_bound),
-                cmocka_unit_test(test_kernel_decompression_fallback),
+                cmocka_unit_test(test_kernel_decompression_enosys),
+#if HAVE_XZ
+                cmocka_unit_test(test_kernel_cannot_decode),
+#endif
+                cmocka_unit_test(test_module_einval_not_retried),
                 cmocka_unit_test(test_decompression_bound),
                 cmocka_unit_test(test_uevent_actions),
                 cmocka_unit_test(test_load_methods),

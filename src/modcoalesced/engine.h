@@ -82,7 +82,7 @@ typedef struct EngineStats {
         uint64_t failed_loading;
         uint64_t failed_install;
         uint64_t busy_retries; /* EBUSY: the module was going; waited and loaded again */
-        uint64_t fallbacks; /* kernel decompression refused; decompressed here */
+        uint64_t fallbacks; /* in the kernel's format, decompressed here: refused or unfit */
         uint64_t install_commands;
         uint64_t bytes_read;
         uint64_t bytes_decompressed;

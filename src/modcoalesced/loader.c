@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -14,6 +15,7 @@
 #include "install-command.h"
 #include "loader.h"
 #include "log.h"
+#include "xz-kernel.h"
 
 #define WORKERS_MAX 64u
 #define WORKER_STACK_SIZE (512u * 1024u)
@@ -149,6 +151,21 @@ static int load_from_buffer(LoadJob *j, Kernel *k, int fd, const struct stat *st
         return kernel_init_module(k, j->name, image, image_size, j->params);
 }
 
+/* xz_kernel_decodable() on the file's headers; < 0 when they cannot be read or judged. */
+static int xz_file_kernel_decodable(LoadJob *j, Kernel *k, int fd)
+{
+        uint8_t headers[XZ_KERNEL_HEADERS_MAX];
+        ssize_t n;
+
+        do
+                n = kernel_pread(k, fd, headers, sizeof(headers), 0);
+        while (n == -EINTR || n == -EAGAIN);
+        if (n < 0)
+                return (int) n;
+        j->bytes_read += (uint64_t) n;
+        return xz_kernel_decodable(headers, (size_t) n);
+}
+
 static int load_file(LoadJob *j, Kernel *k)
 {
         _cleanup_close_ int fd = -EBADF;
@@ -182,14 +199,19 @@ static int load_file(LoadJob *j, Kernel *k)
                 if (r != -ENOSYS)
                         return r;
         } else if (c == j->kernel_compression) {
-                j->method = LOAD_METHOD_FINIT_COMPRESSED;
-                r = kernel_finit_module(k, j->name, fd, j->params, MODULE_INIT_COMPRESSED_FILE);
-                /* ENOSYS: no in-kernel decompression after all; EINVAL from xz: the kernel's
-                 * decoder refuses the file (CRC64, big dictionary). Either way, decompress here,
-                 * once. A module whose own init fails with EINVAL is then tried a second time:
-                 * the kernel gives no way to tell the two apart. */
-                if (r != -ENOSYS && !(r == -EINVAL && c == COMPRESSION_XZ))
-                        return r;
+                /* An xz file that the kernel's decoder would refuse is decompressed here at
+                 * once; from one it decodes, an EINVAL is the module's own answer. */
+                int decodable = c == COMPRESSION_XZ ? xz_file_kernel_decodable(j, k, fd) : 1;
+
+                if (decodable != 0) {
+                        j->method = LOAD_METHOD_FINIT_COMPRESSED;
+                        r = kernel_finit_module(
+                                k, j->name, fd, j->params, MODULE_INIT_COMPRESSED_FILE);
+                        /* ENOSYS: no in-kernel decompression after all. EINVAL from a file
+                         * whose headers could not be judged: the decoder's, most likely. */
+                        if (r != -ENOSYS && !(r == -EINVAL && decodable < 0))
+                                return r;
+                }
                 j->fell_back = true;
         }
         return load_from_buffer(j, k, fd, &st, c);

@@ -58,7 +58,7 @@ struct LoadJob {
         int error; /* 0, or -errno from the step that failed */
         LoadStage failed_stage;
         LoadMethod method;
-        bool fell_back; /* the kernel refused the compressed fd; decompressed here instead */
+        bool fell_back; /* in the kernel's format, but decompressed here (refused or unfit) */
         uint64_t file_size;
         uint64_t bytes_read;
         uint64_t bytes_decompressed;

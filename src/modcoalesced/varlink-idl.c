@@ -131,7 +131,9 @@ static SD_VARLINK_DEFINE_METHOD(GetStats, SD_VARLINK_FIELD_COMMENT("Load request
         SD_VARLINK_DEFINE_OUTPUT(failedInstall, SD_VARLINK_INT, 0),
         SD_VARLINK_FIELD_COMMENT("EBUSY from the kernel (module going): waited and loaded again"),
         SD_VARLINK_DEFINE_OUTPUT(busyRetries, SD_VARLINK_INT, 0),
-        SD_VARLINK_FIELD_COMMENT("Compressed files the kernel refused, decompressed here instead"),
+        SD_VARLINK_FIELD_COMMENT(
+                "Files in the kernel's own compression format decompressed here: the kernel "
+                "refused them, or their headers show that its decoder cannot"),
         SD_VARLINK_DEFINE_OUTPUT(fallbacks, SD_VARLINK_INT, 0),
         SD_VARLINK_FIELD_COMMENT("Bytes of module files read by this daemon"),
         SD_VARLINK_DEFINE_OUTPUT(bytesRead, SD_VARLINK_INT, 0),
