@@ -52,16 +52,44 @@ static int on_post(sd_event_source *s, void *userdata)
         return 0;
 }
 
+/* Whether the kernel runs our shim for request_module(). The shim never waits for an
+ * activation (see modcoalesced-modprobe(8)), so the kernel's requests are coalesced only while
+ * we run: then we stay. */
+static bool kernel_runs_shim(const Manager *m)
+{
+        char buf[4096] = "";
+        const char *base;
+        FILE *f;
+
+        f = fopen(m->kernel_modprobe, "re");
+        if (!f)
+                return false;
+        if (!fgets(buf, sizeof(buf), f))
+                buf[0] = '\0';
+        fclose(f);
+        buf[strcspn(buf, "\n")] = '\0';
+        base = strrchr(buf, '/');
+        return strcmp(base ? base + 1 : buf, "modcoalesced-modprobe") == 0;
+}
+
 static int on_idle_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
         Manager *m = userdata;
         usec_t now = now_usec();
 
         if (!manager_busy(m) && now >= m->last_busy + m->idle_timeout) {
-                log_info("Idle for %" PRIu64 " s, exiting; the socket stays with systemd.",
-                        m->idle_timeout / USEC_PER_SEC);
-                return sd_event_exit(m->event, 0);
-        }
+                if (!kernel_runs_shim(m)) {
+                        log_info("Idle for %" PRIu64 " s, exiting; the socket stays with systemd.",
+                                m->idle_timeout / USEC_PER_SEC);
+                        return sd_event_exit(m->event, 0);
+                }
+                if (!m->resident)
+                        log_info("Idle, but kernel.modprobe runs modcoalesced-modprobe: staying, "
+                                 "so that the kernel's requests are coalesced too.");
+                m->resident = true;
+                m->last_busy = now;
+        } else
+                m->resident = false;
         if (manager_busy(m))
                 m->last_busy = now;
         (void) sd_event_source_set_time(s, m->last_busy + m->idle_timeout);
@@ -195,6 +223,9 @@ int manager_new(Manager **ret, const ManagerConfig *config)
         if (k < 0)
                 return log_error_errno(k, "Failed to listen: %m");
 
+        m->kernel_modprobe = strdup(config->kernel_modprobe ?: "/proc/sys/kernel/modprobe");
+        if (!m->kernel_modprobe)
+                return log_oom();
         m->idle_timeout = config->idle_timeout ?: MANAGER_IDLE_TIMEOUT_USEC_DEFAULT;
         m->last_busy = now_usec();
         if (m->idle_timeout != USEC_INFINITY) {
@@ -221,6 +252,7 @@ Manager *manager_free(Manager *m)
         sd_event_unref(m->event);
         free(m->status);
         free(m->ready_path);
+        free(m->kernel_modprobe);
         free(m);
         return NULL;
 }

@@ -20,6 +20,7 @@ typedef struct ManagerConfig {
         const char *module_dir; /* NULL: the running kernel's */
         const char *listen; /* a socket path of our own instead of systemd's */
         usec_t idle_timeout; /* 0: the default; USEC_INFINITY: never */
+        const char *kernel_modprobe; /* NULL: /proc/sys/kernel/modprobe */
         EngineConfig engine;
         ServerConfig server;
 } ManagerConfig;
@@ -32,6 +33,8 @@ typedef struct Manager {
         Server *server;
         usec_t idle_timeout;
         usec_t last_busy;
+        char *kernel_modprobe; /* where kernel.modprobe is read: idle exit checks it */
+        bool resident; /* said once: kernel.modprobe is our shim, so no idle exit */
         sd_event_source *idle_source, *drain_source;
         bool stopping;
         char *status;

@@ -4,8 +4,9 @@
  * fromKernel to modcoalesced, so the kernel's own requests are coalesced with everyone else's,
  * and exits as modprobe would: 0 when the module is there (or being loaded right now: the kernel
  * may be asking from inside that module's init, and waiting would deadlock), 1 otherwise.
- * If the daemon cannot be reached, or for any command line other than the kernel's, it runs the
- * real modprobe with the same arguments. Like the udev helper it links libc only. */
+ * If the daemon is not serving (its connection then activates it, for the next requests) or
+ * cannot be reached, or for any command line other than the kernel's, it runs the real modprobe
+ * with the same arguments. Like the udev helper it links libc only. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -99,8 +100,14 @@ int main(int argc, char *argv[])
         req = reply_format_kernel_load(name, &n);
         if (!req)
                 return log_oom(), EXIT_FAILURE;
-        if (!daemon_serving(socket_path()))
-                return real_modprobe(argv, "modcoalesced is not serving");
+        if (!daemon_serving(socket_path())) {
+                /* Not running (at boot, before anything activated it): connecting starts it
+                 * for the requests after this one, and this one goes to the real modprobe
+                 * rather than wait, since the kernel may be asking from inside something the
+                 * daemon's start-up itself does (PID 1 does at boot). */
+                fd = reply_connect(socket_path());
+                return real_modprobe(argv, "modcoalesced is not serving yet");
+        }
         fd = reply_connect(socket_path());
         if (fd < 0)
                 return real_modprobe(argv, "modcoalesced is not reachable");

@@ -221,6 +221,34 @@ if [ "$mode" = daemon ]; then
         check i2 "with the daemon stopped the shim runs modprobe: xfs $(cat /sys/module/xfs/initstate 2>/dev/null || echo absent)" \
                 test "$(cat /sys/module/xfs/initstate 2>/dev/null)" = live
         systemctl start modcoalesced.socket
+
+        # -- j) request_module() from kernel threads, as the kernel's own kmod selftests
+        # (lib/test_kmod.c) do it: mc_storm's init starts 32 threads that all ask for
+        # mctest:post at once. mc_post is a .ko.zst, which this kernel cannot decompress: each
+        # stock modprobe decompresses it and calls init_module() on its own.
+        say "scenario j"
+        # i2 stopped the daemon. Once started it stays (kernel.modprobe names the shim), as it
+        # does from the first coldplug request on after boot.
+        getstat requests >/dev/null
+        thread_storm() { # label
+                modprobe -r mc_storm mc_post 2>/dev/null
+                trace_clear
+                local t0=$(date +%s.%N)
+                modprobe mc_storm threads=32 target=mctest:post
+                trace_save "$1"
+                say "j $1 time=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') requests=$(grep -c 'module_request: mctest:post' $OUT/trace.$1) succeeded=$(cat /sys/module/mc_storm/parameters/succeeded 2>/dev/null) failed=$(cat /sys/module/mc_storm/parameters/failed 2>/dev/null) mc_post_full_loads=$(($(n_load $1) - 1))"
+        }
+        thread_storm j
+        counts j mc_storm mc_post
+        check j "32 kernel threads request_module(mctest:post) at once through the shim: $(grep -c 'module_request: mctest:post' $OUT/trace.j) requests, $(cat /sys/module/mc_storm/parameters/succeeded 2>/dev/null) succeeded, mc_post (.ko.zst) created once with one full load" \
+                test "$(grep -c 'module_request: mctest:post' $OUT/trace.j)" = 32 \
+                -a "$(cat /sys/module/mc_storm/parameters/succeeded 2>/dev/null)" = 32 \
+                -a "$(n_created j mc_post)" = 1 -a "$(n_load j)" = 2
+        # The same with the stock modprobe as the kernel's: recorded, not judged.
+        sysctl -q -w kernel.modprobe=/usr/sbin/modprobe
+        thread_storm jstock
+        counts jstock mc_storm mc_post
+        sysctl -q -w kernel.modprobe=/usr/libexec/modcoalesced-modprobe
 fi
 if [ "$mode" = demo ]; then
         # The storm: hundreds of concurrent requests for real modules (plus a coldplug re-trigger)

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# test-shim.sh BUILDDIR — the kernel's modprobe shim and the daemon's lifetime around it, with
+# the daemon socket-activated by systemd-socket-activate (which starts it on the first
+# connection) on the directory-backed fake kernel: a shim never waits for an activation, but its
+# connection starts the daemon for the requests after it; a daemon that the kernel relies on
+# (kernel.modprobe names the shim) does not exit when idle.
+set -euo pipefail
+
+build=$1
+here=$(cd "$(dirname "$0")" && pwd)
+daemon="$build/tests/modcoalesced-fake"
+shim="$build/src/modprobe-shim/modcoalesced-modprobe"
+tmp=$(mktemp -d /tmp/mc-shim-XXXXXX)
+sock="$tmp/run/io.modcoalesced.Manager"
+pids=()
+
+cleanup() {
+        for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+        wait 2>/dev/null || true
+        rm -rf --one-file-system "$tmp"
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+n=0
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+
+"$here/make-fixture-tree.sh" "$tmp/fx" >/dev/null
+export MC_KVER=$(cat "$tmp/fx/kver")
+export MC_FIXTURE_ROOT="$tmp/fx/root" MC_FIXTURE_CONF="$tmp/fx/modprobe.d"
+export MC_FAKE_KERNEL_DIR="$tmp/kernel"
+export MODCOALESCED_SOCKET=$sock MODCOALESCED_MODPROBE="$tmp/real-modprobe"
+moddir="$MC_FIXTURE_ROOT/lib/modules/$MC_KVER"
+cat >"$tmp/real-modprobe" <<'SH'
+#!/bin/sh
+echo "$*" >>"$MC_FAKE_KERNEL_DIR/real-modprobe.log"
+SH
+chmod +x "$tmp/real-modprobe"
+
+calls() { grep -c "^$1 $2\$" "$MC_FAKE_KERNEL_DIR/calls" 2>/dev/null || true; }
+real_calls() { grep -c . "$MC_FAKE_KERNEL_DIR/real-modprobe.log" 2>/dev/null || true; }
+
+# The socket is listening; the daemon starts on the first connection.
+start_socket() {
+        rm -rf "$tmp/run" "$MC_FAKE_KERNEL_DIR"
+        mkdir -p "$tmp/run" "$MC_FAKE_KERNEL_DIR"
+        systemd-socket-activate -E MC_FAKE_KERNEL_DIR --fdname=varlink -l "$sock" \
+                "$daemon" --module-dir "$moddir" "$@" 2>>"$tmp/daemon.log" &
+        daemon_pid=$!
+        pids+=("$daemon_pid")
+        for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
+        [ -S "$sock" ] || fail "no socket"
+}
+
+# -- not running yet: the real modprobe answers, the connection starts the daemon ----------------
+start_socket --idle-timeout 0
+[ -e "$tmp/run/ready" ] && fail "ready before anything connected"
+timeout 10 "$shim" -q -- mc_c || fail "shim: mc_c while the daemon was not running"
+[ "$(cat "$MC_FAKE_KERNEL_DIR/real-modprobe.log")" = "-q -- mc_c" ] ||
+        fail "the real modprobe did not answer the first request"
+for _ in $(seq 200); do [ -s "$tmp/run/ready" ] && break; sleep 0.05; done
+[ "$(cat "$tmp/run/ready" 2>/dev/null)" = "$daemon_pid" ] || fail "the shim's connection did not start the daemon"
+# The requests after it go through the daemon, coalesced.
+shim_pids=()
+for i in $(seq 20); do "$shim" -q -- mc_b & shim_pids+=($!); done
+for p in "${shim_pids[@]}"; do wait "$p" || fail "shim: mc_b"; done
+[ "$(calls load mc_b)" = 1 ] || fail "mc_b: $(calls load mc_b) loads for 20 kernel requests"
+[ "$(real_calls)" = 1 ] || fail "the real modprobe ran again"
+ok "a shim never waits for an activation: the real modprobe answers, its connection starts the daemon, the next 20 requests are one load"
+kill "$daemon_pid"; wait "$daemon_pid" 2>/dev/null || true
+
+# -- resident while kernel.modprobe names the shim --------------------------------------------
+start_socket --idle-timeout 1
+echo /usr/libexec/modcoalesced-modprobe >"$MC_FAKE_KERNEL_DIR/kernel.modprobe"
+"$shim" -q -- mc_c 2>/dev/null || true # not serving yet: starts it
+for _ in $(seq 200); do [ -s "$tmp/run/ready" ] && break; sleep 0.05; done
+[ -s "$tmp/run/ready" ] || fail "the daemon did not start"
+sleep 3.5
+kill -0 "$daemon_pid" 2>/dev/null || fail "the daemon exited when idle although the kernel runs the shim"
+grep -q "kernel.modprobe runs modcoalesced-modprobe: staying" "$tmp/daemon.log" ||
+        fail "no word of staying in the log"
+echo /usr/sbin/modprobe >"$MC_FAKE_KERNEL_DIR/kernel.modprobe"
+timeout 10 tail --pid="$daemon_pid" -f /dev/null ||
+        fail "the daemon did not exit when idle once kernel.modprobe was the real modprobe"
+ok "no idle exit while kernel.modprobe names the shim; idle exit again once it does not"
+
+echo "$n passed, 0 failed"
