@@ -8,25 +8,36 @@
 #include "log.h"
 #include "options.h"
 
-int main(int argc, char *argv[])
+static int run(int argc, char *argv[], Kernel *kernel)
 {
         _cleanup_(manager_freep) Manager *m = NULL;
-        const char *dir = getenv("MC_FAKE_KERNEL_DIR");
-        ManagerConfig config = {};
+        ManagerConfig config = { .kernel = kernel };
         int k;
 
-        log_setup("modcoalesced");
-        if (!dir) {
-                log_error("MC_FAKE_KERNEL_DIR is not set.");
-                return EXIT_FAILURE;
-        }
-        config.kernel = kernel_fakedir_new(dir);
-        if (!config.kernel)
-                return log_oom(), EXIT_FAILURE;
         k = options_parse(argc, argv, &config);
         if (k != 0)
                 return k < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
         if (manager_new(&m, &config) < 0)
                 return EXIT_FAILURE;
         return manager_run(m) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+int main(int argc, char *argv[])
+{
+        const char *dir = getenv("MC_FAKE_KERNEL_DIR");
+        Kernel *kernel;
+        int r;
+
+        log_setup("modcoalesced");
+        if (!dir) {
+                log_error("MC_FAKE_KERNEL_DIR is not set.");
+                return EXIT_FAILURE;
+        }
+        kernel = kernel_fakedir_new(dir);
+        if (!kernel)
+                return log_oom(), EXIT_FAILURE;
+        /* The manager goes first: its loader joins the workers that use the kernel. */
+        r = run(argc, argv, kernel);
+        kernel_fakedir_free(kernel);
+        return r;
 }

@@ -30,11 +30,22 @@ export MC_FIXTURE_ROOT="$tmp/fx/root" MC_FIXTURE_CONF="$tmp/fx/modprobe.d"
 export MC_FAKE_KERNEL_DIR="$tmp/kernel"
 moddir="$MC_FIXTURE_ROOT/lib/modules/$MC_KVER"
 
+# $MC_DAEMON_WRAPPER: a command line the daemon runs under (tools/run-tests: valgrind memcheck,
+# which prints only errors and exits 99 after any). Every daemon that exits by itself must exit
+# 0, and the daemons' stderr must hold no report from the wrapper.
+read -r -a wrapper <<<"${MC_DAEMON_WRAPPER:-}"
+# Waits (at most $1 s) until the daemon exits by itself, then checks its exit status.
+daemon_exited() {
+        timeout "$1" tail --pid="$daemon_pid" -f /dev/null || return 1
+        wait "$daemon_pid" || fail "the daemon exited with status $?: $(tail -20 "$tmp/daemon.log")"
+}
+
 # Starts the daemon behind a socket held by systemd-socket-activate (which execs into it).
 start_daemon() {
         rm -rf "$tmp/run"
         mkdir -p "$tmp/run" "$MC_FAKE_KERNEL_DIR"
         systemd-socket-activate -E MC_FAKE_KERNEL_DIR --fdname=varlink -l "$sock" \
+                ${wrapper[@]+"${wrapper[@]}"} \
                 "$daemon" --module-dir "$moddir" --idle-timeout 0 "$@" 2>>"$tmp/daemon.log" &
         daemon_pid=$!
         pids+=("$daemon_pid")
@@ -221,12 +232,17 @@ kill -0 "$daemon_pid" 2>/dev/null || fail "daemon exited with a load in flight"
 rm "$MC_FAKE_KERNEL_DIR/hold/mc_slow"
 wait "$slow_pid" || fail "the waiter got no answer: $(cat "$tmp/slow.json")"
 grep -q '"outcome" *: *"loaded"' "$tmp/slow.json" || fail "$(cat "$tmp/slow.json")"
-timeout 10 tail --pid="$daemon_pid" -f /dev/null || fail "daemon did not exit after the drain"
+daemon_exited 60 || fail "daemon did not exit after the drain"
 ok "SIGTERM: in-flight load finished, its waiter answered, then exit"
 
 # -- idle exit ----------------------------------------------------------------------------------
 start_daemon --idle-timeout 1
 vl GetStats >/dev/null
-timeout 10 tail --pid="$daemon_pid" -f /dev/null || fail "daemon did not exit when idle"
+daemon_exited 60 || fail "daemon did not exit when idle"
 ok "exits after --idle-timeout with nothing to do"
+
+if [ ${#wrapper[@]} -gt 0 ]; then
+        ! grep -E '^==[0-9]+==' "$tmp/daemon.log" || fail "${wrapper[0]} reported errors"
+        ok "every daemon ran under ${wrapper[0]}: no error reported"
+fi
 echo "$n passed, 0 failed"
