@@ -37,6 +37,7 @@ struct KernelFake {
         Compression compression;
         int compressed_error;
         Fault faults[_KERNEL_FAKE_OP_MAX];
+        char *opened[KERNEL_FAKE_PATHS_MAX];
         size_t short_reads;
         FakeModule modules[FAKE_MODULES_MAX];
         size_t n_modules;
@@ -84,6 +85,8 @@ static int fake_open_module(Kernel *k, const char *path, int *ret_fd)
         int fd, error = 0;
 
         pthread_mutex_lock(&f->lock);
+        if (f->counts.opens < KERNEL_FAKE_PATHS_MAX && !(f->opened[f->counts.opens] = strdup(path)))
+                abort();
         f->counts.opens++;
         fire = fault_fire(f, KERNEL_FAKE_OPEN, &error);
         pthread_mutex_unlock(&f->lock);
@@ -286,6 +289,8 @@ KernelFake *kernel_fake_free(KernelFake *f)
 {
         if (!f)
                 return NULL;
+        for (size_t i = 0; i < KERNEL_FAKE_PATHS_MAX; i++)
+                free(f->opened[i]);
         pthread_cond_destroy(&f->changed);
         pthread_mutex_destroy(&f->lock);
         free(f);
@@ -394,6 +399,16 @@ void kernel_fake_set_short_reads(KernelFake *f, size_t n)
         pthread_mutex_lock(&f->lock);
         f->short_reads = n;
         pthread_mutex_unlock(&f->lock);
+}
+
+const char *kernel_fake_opened(KernelFake *f, size_t i)
+{
+        const char *p;
+
+        pthread_mutex_lock(&f->lock);
+        p = i < KERNEL_FAKE_PATHS_MAX ? f->opened[i] : NULL;
+        pthread_mutex_unlock(&f->lock);
+        return p;
 }
 
 KernelFakeCounts kernel_fake_counts(KernelFake *f)

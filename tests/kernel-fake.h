@@ -68,6 +68,10 @@ unsigned kernel_fake_injected(KernelFake *f, KernelFakeOp op);
 /* Every read returns at most n bytes (0: as many as asked), as a network file system may. */
 void kernel_fake_set_short_reads(KernelFake *f, size_t n);
 
+/* The path of the i-th module file opened (the first KERNEL_FAKE_PATHS_MAX are kept), or NULL. */
+#define KERNEL_FAKE_PATHS_MAX 256
+const char *kernel_fake_opened(KernelFake *f, size_t i);
+
 KernelFakeCounts kernel_fake_counts(KernelFake *f);
 /* Full load attempts of one module. */
 unsigned kernel_fake_loads(KernelFake *f, const char *name);
