@@ -220,6 +220,35 @@ done
 grep -q "^fallback" "$MC_FAKE_KERNEL_DIR/calls" || fail "nobody fell back"
 ok "SIGKILL mid-burst: every helper ends with the module loaded exactly once, none hangs"
 
+# -- a load that never returns within the request timeout -----------------------------------------
+start_daemon --request-timeout 1000
+touch "$MC_FAKE_KERNEL_DIR/hold/mc_self"
+waiter_pids=()
+for i in $(seq 20); do
+        vl Load '{"modules":["mc_self"]}' >"$tmp/stuck.$i" 2>&1 &
+        waiter_pids+=($!)
+done
+# Meanwhile the daemon answers, and loads other modules.
+vl GetStats >/dev/null || fail "no GetStats while a load hangs"
+vl Load '{"modules":["mc_a"]}' >/dev/null && [ "$(calls loaded mc_a)" = 1 ] ||
+        fail "no other load while a load hangs"
+for i in $(seq 20); do
+        if wait "${waiter_pids[$((i - 1))]}"; then fail "waiter $i: $(cat "$tmp/stuck.$i")"; fi
+        grep -q "io.modcoalesced.Manager.TimedOut" "$tmp/stuck.$i" || fail "waiter $i: $(cat "$tmp/stuck.$i")"
+done
+[ "$(calls load mc_self)" = 1 ] || fail "mc_self load attempts: $(calls load mc_self)"
+vl ListInFlight | grep -q '"mc_self"' || fail "the stuck load is not in flight"
+# The late completion, with nobody waiting any more: recorded, then answered from the table.
+rm "$MC_FAKE_KERNEL_DIR/hold/mc_self"
+for _ in $(seq 200); do [ "$(calls loaded mc_self)" = 1 ] && break; sleep 0.05; done
+vl Load '{"modules":["mc_self"]}' >"$tmp/late.json"
+grep -q '"outcome" *: *"\(already-\)\?loaded"' "$tmp/late.json" || fail "after the late completion: $(cat "$tmp/late.json")"
+[ "$(calls load mc_self)" = 1 ] || fail "mc_self loaded again: $(calls load mc_self)"
+vl GetStats | grep -q '"requestsTimedOut" *: *20\b' || fail "timed-out requests: $(vl GetStats)"
+kill -TERM "$daemon_pid"
+daemon_exited 60 || fail "daemon did not exit on SIGTERM"
+ok "a load that never returns in time: 20 waiters TimedOut, daemon serving meanwhile, the late completion recorded"
+
 # -- SIGTERM with a held load: the waiters get their answer, then the daemon exits ---------------
 start_daemon
 touch "$MC_FAKE_KERNEL_DIR/hold/mc_slow"
