@@ -12,6 +12,8 @@
 #      use, and 300 more clients: accept() fails with EMFILE again and again; the daemon pauses
 #      accepting instead of giving up for good (what sd-varlink's own accept does), and once the
 #      limit is back and the load released, all 500 are answered, and it serves normally.
+#   4. The udev helper itself, 300 at once against --max-connections=100: 100 get the driver from
+#      the daemon, the 200 refused fall back to modprobe (here a fake one), every one exits 0.
 set -euo pipefail
 
 # The peak RSS allowed in flood 1 (VmHWM). Measured on the developer build: about 7 MiB at
@@ -47,6 +49,7 @@ ok() { n=$((n + 1)); echo "ok $n - $*"; }
 kver=$(cat "$tmp/fx/kver")
 moddir="$tmp/fx/root/lib/modules/$kver"
 export MC_FAKE_KERNEL_DIR="$tmp/kernel"
+export MC_KVER=$kver MC_FIXTURE_ROOT="$tmp/fx/root" MC_FIXTURE_CONF="$tmp/fx/modprobe.d"
 sanitized=0
 grep -q __asan_init "$daemon" && sanitized=1
 
@@ -157,4 +160,25 @@ expect "$tmp/flood3b.json" "r['replies'] == {'[[\"mc_c\", \"already-loaded\"]]':
 alive
 serves
 ok "EMFILE under a running daemon ($used descriptors in use, limit 100): accepting paused, not given up; all 500 answered"
+# -- 4: the udev helper beyond the limit ---------------------------------------------------------
+start_daemon -- --max-connections 100
+touch "$MC_FAKE_KERNEL_DIR/hold/mc_user1"
+helper_pids=()
+for _ in $(seq 300); do
+        MODALIAS=mctest:user1 "$build/src/udev-helper/modcoalesced-udev" --socket "$sock" \
+                --fallback "$here/fake-modprobe.sh" --timeout 150 >/dev/null 2>>"$tmp/helpers.log" &
+        helper_pids+=($!)
+done
+for _ in $(seq 1200); do [ "$(calls fallback mctest:user1)" = 200 ] && break; sleep 0.1; done
+[ "$(calls fallback mctest:user1)" = 200 ] || fail "fallbacks: $(calls fallback mctest:user1)"
+rm "$MC_FAKE_KERNEL_DIR/hold/mc_user1"
+failed=0
+for p in "${helper_pids[@]}"; do wait "$p" || failed=$((failed + 1)); done
+[ "$failed" = 0 ] || fail "$failed helpers failed: $(tail -5 "$tmp/helpers.log")"
+[ "$(calls fallback mctest:user1)" = 200 ] || fail "fallbacks: $(calls fallback mctest:user1)"
+vl GetStats | grep -q '"requests" *: *100\b' || fail "daemon requests: $(vl GetStats)"
+[ "$(calls loaded mc_user1)" = 1 ] || fail "mc_user1 became live $(calls loaded mc_user1) times"
+clear=$(grep -c "TooManyRequests; running" "$tmp/helpers.log" || true)
+alive
+ok "300 udev helpers, limit 100: 100 served by the daemon, 200 fell back to modprobe ($clear told TooManyRequests, the rest found the connection closed), all exit 0"
 echo "$n passed, 0 failed"
