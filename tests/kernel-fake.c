@@ -24,12 +24,21 @@ typedef struct FakeModule {
         uint64_t image_hash;
 } FakeModule;
 
+typedef struct Fault {
+        int error;
+        uint32_t times;
+        unsigned injected;
+} Fault;
+
 struct KernelFake {
         Kernel kernel;
         pthread_mutex_t lock;
         pthread_cond_t changed;
         Compression compression;
         int compressed_error;
+        Fault faults[_KERNEL_FAKE_OP_MAX];
+        char *opened[KERNEL_FAKE_PATHS_MAX];
+        size_t short_reads;
         FakeModule modules[FAKE_MODULES_MAX];
         size_t n_modules;
         unsigned concurrent;
@@ -55,14 +64,34 @@ static FakeModule *fake_module(KernelFake *f, const char *name)
         return m;
 }
 
+/* Called with the lock held: true if a fault of `op` fires now, with its error. */
+static bool fault_fire(KernelFake *f, KernelFakeOp op, int *ret_error)
+{
+        Fault *x = &f->faults[op];
+
+        if (x->times == 0)
+                return false;
+        if (x->times != KERNEL_FAKE_ALWAYS)
+                x->times--;
+        x->injected++;
+        *ret_error = x->error;
+        return true;
+}
+
 static int fake_open_module(Kernel *k, const char *path, int *ret_fd)
 {
         KernelFake *f = fake_of(k);
-        int fd;
+        bool fire;
+        int fd, error = 0;
 
         pthread_mutex_lock(&f->lock);
+        if (f->counts.opens < KERNEL_FAKE_PATHS_MAX && !(f->opened[f->counts.opens] = strdup(path)))
+                abort();
         f->counts.opens++;
+        fire = fault_fire(f, KERNEL_FAKE_OPEN, &error);
         pthread_mutex_unlock(&f->lock);
+        if (fire)
+                return error;
         fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
@@ -73,10 +102,31 @@ static int fake_open_module(Kernel *k, const char *path, int *ret_fd)
 static ssize_t fake_pread(Kernel *k, int fd, void *buf, size_t n, off_t offset)
 {
         KernelFake *f = fake_of(k);
-        ssize_t r = pread(fd, buf, n, offset);
+        bool corrupt = false;
+        int error = 0;
+        ssize_t r;
 
+        pthread_mutex_lock(&f->lock);
+        if (fault_fire(f, KERNEL_FAKE_PREAD, &error)) {
+                pthread_mutex_unlock(&f->lock);
+                return error;
+        }
+        /* End of file and corruption hit the reads of the file's body, not of its magic. */
+        if (n > 8 && fault_fire(f, KERNEL_FAKE_PREAD_EOF, &error)) {
+                pthread_mutex_unlock(&f->lock);
+                return 0;
+        }
+        if (n > 8)
+                corrupt = fault_fire(f, KERNEL_FAKE_CORRUPT, &error);
+        if (f->short_reads > 0 && n > f->short_reads)
+                n = f->short_reads;
+        pthread_mutex_unlock(&f->lock);
+
+        r = pread(fd, buf, n, offset);
         if (r < 0)
                 return -errno;
+        if (corrupt && r > 0)
+                ((unsigned char *) buf)[r / 2] ^= 0xff;
         pthread_mutex_lock(&f->lock);
         f->counts.preads++;
         f->counts.bytes_read += (uint64_t) r;
@@ -145,6 +195,8 @@ static int fake_finit_module(
         if (injected == 0 && (flags & MODULE_INIT_COMPRESSED_FILE) &&
                 f->compression == COMPRESSION_NONE)
                 injected = -EOPNOTSUPP;
+        if (injected == 0)
+                (void) fault_fire(f, KERNEL_FAKE_FINIT, &injected);
         pthread_mutex_unlock(&f->lock);
         if (injected != 0)
                 return injected;
@@ -156,10 +208,14 @@ static int fake_init_module(
         Kernel *k, const char *name, const void *image, size_t size, const char *params)
 {
         KernelFake *f = fake_of(k);
+        int injected = 0;
 
         pthread_mutex_lock(&f->lock);
         f->counts.init_calls++;
+        (void) fault_fire(f, KERNEL_FAKE_INIT, &injected);
         pthread_mutex_unlock(&f->lock);
+        if (injected != 0)
+                return injected;
         if (size < 4 || memcmp(image, "\177ELF", 4) != 0)
                 return -ENOEXEC;
         return fake_load(f, name, size, kernel_fake_hash(image, size));
@@ -233,6 +289,8 @@ KernelFake *kernel_fake_free(KernelFake *f)
 {
         if (!f)
                 return NULL;
+        for (size_t i = 0; i < KERNEL_FAKE_PATHS_MAX; i++)
+                free(f->opened[i]);
         pthread_cond_destroy(&f->changed);
         pthread_mutex_destroy(&f->lock);
         free(f);
@@ -316,6 +374,41 @@ bool kernel_fake_wait_blocked(KernelFake *f, const char *name, unsigned n, usec_
         }
         pthread_mutex_unlock(&f->lock);
         return ok;
+}
+
+void kernel_fake_inject(KernelFake *f, KernelFakeOp op, int error, uint32_t times)
+{
+        pthread_mutex_lock(&f->lock);
+        f->faults[op].error = error;
+        f->faults[op].times = times;
+        pthread_mutex_unlock(&f->lock);
+}
+
+unsigned kernel_fake_injected(KernelFake *f, KernelFakeOp op)
+{
+        unsigned n;
+
+        pthread_mutex_lock(&f->lock);
+        n = f->faults[op].injected;
+        pthread_mutex_unlock(&f->lock);
+        return n;
+}
+
+void kernel_fake_set_short_reads(KernelFake *f, size_t n)
+{
+        pthread_mutex_lock(&f->lock);
+        f->short_reads = n;
+        pthread_mutex_unlock(&f->lock);
+}
+
+const char *kernel_fake_opened(KernelFake *f, size_t i)
+{
+        const char *p;
+
+        pthread_mutex_lock(&f->lock);
+        p = i < KERNEL_FAKE_PATHS_MAX ? f->opened[i] : NULL;
+        pthread_mutex_unlock(&f->lock);
+        return p;
 }
 
 KernelFakeCounts kernel_fake_counts(KernelFake *f)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* kernel-fake.h — a Kernel for tests: real files are opened and read (so decompression is
- * real), every call is counted, load results and /sys/module states are scripted, and a test
- * can hold a module's loads "inside the kernel" until it releases them. Thread-safe. */
+ * real), every call is counted, load results and /sys/module states are scripted, a test can
+ * hold a module's loads "inside the kernel" until it releases them, and faults can be injected
+ * into every operation (errors, short reads, files that end early, corrupt data). Thread-safe. */
 #pragma once
 
 #include <stdbool.h>
@@ -11,6 +12,21 @@
 #include "time-util.h"
 
 typedef struct KernelFake KernelFake;
+
+/* Where a fault can be injected. */
+typedef enum KernelFakeOp {
+        KERNEL_FAKE_OPEN, /* opening the module file fails */
+        KERNEL_FAKE_PREAD, /* a read fails */
+        KERNEL_FAKE_PREAD_EOF, /* a read of more than the magic (8 bytes) returns 0: the file
+                                * ends early (error unused) */
+        KERNEL_FAKE_CORRUPT, /* a read of more than the magic returns one byte flipped: bad
+                              * input for the decompressor (error unused) */
+        KERNEL_FAKE_FINIT, /* finit_module() fails before any load */
+        KERNEL_FAKE_INIT, /* init_module() fails before any load */
+        _KERNEL_FAKE_OP_MAX,
+} KernelFakeOp;
+
+#define KERNEL_FAKE_ALWAYS UINT32_MAX
 
 typedef struct KernelFakeCounts {
         unsigned opens;
@@ -43,6 +59,18 @@ void kernel_fake_hold(KernelFake *f, const char *name);
 void kernel_fake_release(KernelFake *f, const char *name);
 /* Waits until at least n loads of `name` are blocked; false on timeout. */
 bool kernel_fake_wait_blocked(KernelFake *f, const char *name, unsigned n, usec_t timeout);
+
+/* The next `times` calls of `op` fail with `error` (-errno), KERNEL_FAKE_ALWAYS: every call
+ * until the next kernel_fake_inject() of that op (times 0 clears it). */
+void kernel_fake_inject(KernelFake *f, KernelFakeOp op, int error, uint32_t times);
+/* How many faults of `op` were injected so far. */
+unsigned kernel_fake_injected(KernelFake *f, KernelFakeOp op);
+/* Every read returns at most n bytes (0: as many as asked), as a network file system may. */
+void kernel_fake_set_short_reads(KernelFake *f, size_t n);
+
+/* The path of the i-th module file opened (the first KERNEL_FAKE_PATHS_MAX are kept), or NULL. */
+#define KERNEL_FAKE_PATHS_MAX 256
+const char *kernel_fake_opened(KernelFake *f, size_t i);
 
 KernelFakeCounts kernel_fake_counts(KernelFake *f);
 /* Full load attempts of one module. */

@@ -176,3 +176,15 @@ Kernel *kernel_fakedir_new(const char *dir)
         f->kernel.userdata = f;
         return &f->kernel;
 }
+
+Kernel *kernel_fakedir_free(Kernel *k)
+{
+        FakeDir *f;
+
+        if (!k)
+                return NULL;
+        f = k->userdata;
+        free(f->dir);
+        free(f);
+        return NULL;
+}

@@ -16,3 +16,4 @@
 
 /* The directory must exist; its subdirectories are created. NULL on ENOMEM. */
 Kernel *kernel_fakedir_new(const char *dir);
+Kernel *kernel_fakedir_free(Kernel *k);

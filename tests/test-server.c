@@ -3,6 +3,7 @@
  * over a real socket, with the server's event loop on a thread of its own and the fake kernel
  * underneath. Clients are sd-varlink's, blocking (calls) or asynchronous (waiters). */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -441,6 +442,62 @@ static void test_permission_denied(void **state)
         daemon_stop(&d);
 }
 
+/* Names and aliases from clients are index keys, never paths: whatever a client sends, the only
+ * files opened are the module files the index names, under the module directory. A tempting ELF
+ * file sits in the daemon's working directory and beside the module tree. */
+static void test_names_are_never_paths(void **state)
+{
+        static const char *const names[] = { "../../../../../../tmp/evil", "evil", "evil.ko",
+                "./evil.ko", "kernel/mctest/../../../evil", "mc_c/../evil", "*", "mc_?", "mc_[a-c]",
+                "%s%n", "~/evil", "\\u002e\\u002e/evil" };
+        static const char *const modaliases[] = { "mctest:../../../../tmp/evil", "mctest:*",
+                "file:/tmp/evil.ko", "mctest:user1/../../evil" };
+        char cwd[1024], evil[1200], cmd[2600], params[1300], real_moddir[PATH_MAX], real[PATH_MAX];
+        unsigned opens;
+        Daemon d;
+
+        daemon_start(&d, NULL, NULL);
+        snprintf(evil, sizeof(evil), "%s/evil.ko", d.dir);
+        snprintf(cmd, sizeof(cmd), "cp %s/build/mc_c.ko %s && cp %s %s/evil.ko", fx.dir, evil, evil,
+                fx.dir);
+        assert_int_equal(system(cmd), 0);
+        assert_non_null(getcwd(cwd, sizeof(cwd)));
+        assert_int_equal(chdir(d.dir), 0);
+
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                const char *e;
+
+                snprintf(params, sizeof(params), "{\"modules\":[\"%s\"]}", names[i]);
+                e = call_once(&d, "Load", params);
+                assert_non_null(e);
+                assert_true(strcmp(e, VL_ERROR_INVALID_INPUT) == 0 ||
+                        strcmp(e, VL_ERROR_NO_SUCH_MODULE) == 0);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(modaliases); i++) {
+                snprintf(params, sizeof(params), "{\"modalias\":\"%s\"}", modaliases[i]);
+                (void) call_once(&d, "Load", params);
+        }
+        snprintf(params, sizeof(params), "{\"modules\":[\"%s\"]}", evil);
+        assert_string_equal(call_once(&d, "Load", params), VL_ERROR_INVALID_INPUT);
+        opens = kernel_fake_counts(d.fake).opens;
+        assert_int_equal(opens, 0);
+
+        /* The module files of a real plan, and nothing else. */
+        assert_null(call_once(&d, "Load", "{\"modules\":[\"mc_a\"]}"));
+        opens = kernel_fake_counts(d.fake).opens;
+        assert_true(opens >= 3);
+        assert_non_null(realpath(fx.moddir, real_moddir));
+        strcat(real_moddir, "/");
+        for (size_t i = 0; i < opens; i++) {
+                assert_non_null(realpath(kernel_fake_opened(d.fake, i), real));
+                assert_memory_equal(real, real_moddir, strlen(real_moddir));
+        }
+        assert_int_equal(chdir(cwd), 0);
+        snprintf(cmd, sizeof(cmd), "rm -f %s/evil.ko", fx.dir);
+        assert_int_equal(system(cmd), 0);
+        daemon_stop(&d);
+}
+
 /* -- waiters, stopping, the views ---------------------------------------------------------------- */
 
 static void read_stats(Daemon *d, sd_json_variant **ret)
@@ -618,6 +675,7 @@ int main(void)
                 cmocka_unit_test(test_pending_limit),
                 cmocka_unit_test(test_connection_limit),
                 cmocka_unit_test(test_permission_denied),
+                cmocka_unit_test(test_names_are_never_paths),
                 cmocka_unit_test(test_disconnected_waiter),
                 cmocka_unit_test(test_stopping),
                 cmocka_unit_test(test_in_flight_and_stats),

@@ -30,11 +30,22 @@ export MC_FIXTURE_ROOT="$tmp/fx/root" MC_FIXTURE_CONF="$tmp/fx/modprobe.d"
 export MC_FAKE_KERNEL_DIR="$tmp/kernel"
 moddir="$MC_FIXTURE_ROOT/lib/modules/$MC_KVER"
 
+# $MC_DAEMON_WRAPPER: a command line the daemon runs under (tools/run-tests: valgrind memcheck,
+# which prints only errors and exits 99 after any). Every daemon that exits by itself must exit
+# 0, and the daemons' stderr must hold no report from the wrapper.
+read -r -a wrapper <<<"${MC_DAEMON_WRAPPER:-}"
+# Waits (at most $1 s) until the daemon exits by itself, then checks its exit status.
+daemon_exited() {
+        timeout "$1" tail --pid="$daemon_pid" -f /dev/null || return 1
+        wait "$daemon_pid" || fail "the daemon exited with status $?: $(tail -20 "$tmp/daemon.log")"
+}
+
 # Starts the daemon behind a socket held by systemd-socket-activate (which execs into it).
 start_daemon() {
         rm -rf "$tmp/run"
         mkdir -p "$tmp/run" "$MC_FAKE_KERNEL_DIR"
         systemd-socket-activate -E MC_FAKE_KERNEL_DIR --fdname=varlink -l "$sock" \
+                ${wrapper[@]+"${wrapper[@]}"} \
                 "$daemon" --module-dir "$moddir" --idle-timeout 0 "$@" 2>>"$tmp/daemon.log" &
         daemon_pid=$!
         pids+=("$daemon_pid")
@@ -209,6 +220,35 @@ done
 grep -q "^fallback" "$MC_FAKE_KERNEL_DIR/calls" || fail "nobody fell back"
 ok "SIGKILL mid-burst: every helper ends with the module loaded exactly once, none hangs"
 
+# -- a load that never returns within the request timeout -----------------------------------------
+start_daemon --request-timeout 1000
+touch "$MC_FAKE_KERNEL_DIR/hold/mc_self"
+waiter_pids=()
+for i in $(seq 20); do
+        vl Load '{"modules":["mc_self"]}' >"$tmp/stuck.$i" 2>&1 &
+        waiter_pids+=($!)
+done
+# Meanwhile the daemon answers, and loads other modules.
+vl GetStats >/dev/null || fail "no GetStats while a load hangs"
+vl Load '{"modules":["mc_a"]}' >/dev/null && [ "$(calls loaded mc_a)" = 1 ] ||
+        fail "no other load while a load hangs"
+for i in $(seq 20); do
+        if wait "${waiter_pids[$((i - 1))]}"; then fail "waiter $i: $(cat "$tmp/stuck.$i")"; fi
+        grep -q "io.modcoalesced.Manager.TimedOut" "$tmp/stuck.$i" || fail "waiter $i: $(cat "$tmp/stuck.$i")"
+done
+[ "$(calls load mc_self)" = 1 ] || fail "mc_self load attempts: $(calls load mc_self)"
+vl ListInFlight | grep -q '"mc_self"' || fail "the stuck load is not in flight"
+# The late completion, with nobody waiting any more: recorded, then answered from the table.
+rm "$MC_FAKE_KERNEL_DIR/hold/mc_self"
+for _ in $(seq 200); do [ "$(calls loaded mc_self)" = 1 ] && break; sleep 0.05; done
+vl Load '{"modules":["mc_self"]}' >"$tmp/late.json"
+grep -q '"outcome" *: *"\(already-\)\?loaded"' "$tmp/late.json" || fail "after the late completion: $(cat "$tmp/late.json")"
+[ "$(calls load mc_self)" = 1 ] || fail "mc_self loaded again: $(calls load mc_self)"
+vl GetStats | grep -q '"requestsTimedOut" *: *20\b' || fail "timed-out requests: $(vl GetStats)"
+kill -TERM "$daemon_pid"
+daemon_exited 60 || fail "daemon did not exit on SIGTERM"
+ok "a load that never returns in time: 20 waiters TimedOut, daemon serving meanwhile, the late completion recorded"
+
 # -- SIGTERM with a held load: the waiters get their answer, then the daemon exits ---------------
 start_daemon
 touch "$MC_FAKE_KERNEL_DIR/hold/mc_slow"
@@ -221,12 +261,17 @@ kill -0 "$daemon_pid" 2>/dev/null || fail "daemon exited with a load in flight"
 rm "$MC_FAKE_KERNEL_DIR/hold/mc_slow"
 wait "$slow_pid" || fail "the waiter got no answer: $(cat "$tmp/slow.json")"
 grep -q '"outcome" *: *"loaded"' "$tmp/slow.json" || fail "$(cat "$tmp/slow.json")"
-timeout 10 tail --pid="$daemon_pid" -f /dev/null || fail "daemon did not exit after the drain"
+daemon_exited 60 || fail "daemon did not exit after the drain"
 ok "SIGTERM: in-flight load finished, its waiter answered, then exit"
 
 # -- idle exit ----------------------------------------------------------------------------------
 start_daemon --idle-timeout 1
 vl GetStats >/dev/null
-timeout 10 tail --pid="$daemon_pid" -f /dev/null || fail "daemon did not exit when idle"
+daemon_exited 60 || fail "daemon did not exit when idle"
 ok "exits after --idle-timeout with nothing to do"
+
+if [ ${#wrapper[@]} -gt 0 ]; then
+        ! grep -E '^==[0-9]+==' "$tmp/daemon.log" || fail "${wrapper[0]} reported errors"
+        ok "every daemon ran under ${wrapper[0]}: no error reported"
+fi
 echo "$n passed, 0 failed"

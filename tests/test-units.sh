@@ -46,6 +46,9 @@ ok "meson install: units, udev override, programs"
 # ExecStart= and RUN+= name the installed programs (as paths inside the destdir's root).
 grep -qx "ExecStart=${daemon#"$dest"}" "$service" || fail "ExecStart= of $(grep ExecStart "$service")"
 grep -qx "ListenStream=$SOCKET_PATH" "$socket" || fail "ListenStream= $(grep ListenStream "$socket")"
+# Only root may connect (the daemon checks the peer too, tests/test-service.sh); the VM suite
+# checks the socket as systemd creates it.
+grep -qx "SocketMode=0600" "$socket" || fail "SocketMode= $(grep SocketMode "$socket")"
 [ -z "$rule" ] || grep -qF "RUN+=\"${helper#"$dest"}\"" "$rule" ||
         fail "the rule does not run ${helper#"$dest"}"
 ok "the units and the rule name the installed daemon, helper and socket"

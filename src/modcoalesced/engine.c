@@ -370,6 +370,15 @@ static int module_start_load(Module *m, const PlanModule *pm)
         return 0;
 }
 
+/* Failures that describe this moment (memory, file descriptors, an interrupted call), not the
+ * module: its waiters get the error, but it is not remembered and the next request tries again.
+ * At boot a transient ENOMEM (vmalloc space) is exactly what this daemon exists to relieve. */
+static bool error_is_transient(int error)
+{
+        return error == -EINTR || error == -EAGAIN || error == -ENOMEM || error == -EMFILE ||
+                error == -ENFILE;
+}
+
 static void on_job_done(LoadJob *j, void *userdata)
 {
         Engine *e = userdata;
@@ -429,7 +438,7 @@ static void on_job_done(LoadJob *j, void *userdata)
         m->failed_at = now_usec();
         m->failed_generation = e->generation;
         module_unindex(m);
-        module_set_state(m, MODULE_FAILED);
+        module_set_state(m, error_is_transient(error) ? MODULE_ABSENT : MODULE_FAILED);
         module_release_waiters(m, OUTCOME_FAILED, error);
 }
 

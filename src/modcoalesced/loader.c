@@ -19,7 +19,7 @@
 
 #define WORKERS_MAX 64u
 #define WORKER_STACK_SIZE (512u * 1024u)
-/* Transient EINTR/EAGAIN from a read are retried this often before giving up. */
+/* Transient EINTR/EAGAIN from an open or a read are retried this often before giving up. */
 #define READ_RETRIES_MAX 16
 
 static const char *const stage_names[_LOAD_STAGE_MAX] = {
@@ -87,14 +87,40 @@ static void job_set_stage(LoadJob *j, LoadStage s)
         atomic_store(&j->stage, s);
 }
 
+/* Reads up to n bytes at offset, through short reads (network file systems return them) and a
+ * bounded number of transient EINTR/EAGAIN; fewer than n bytes only at the end of the file. */
+static ssize_t read_at(LoadJob *j, Kernel *k, int fd, void *buf, size_t n, off_t offset)
+{
+        unsigned retries = 0;
+        size_t done = 0;
+
+        while (done < n) {
+                ssize_t r =
+                        kernel_pread(k, fd, (char *) buf + done, n - done, offset + (off_t) done);
+
+                if (r == -EINTR || r == -EAGAIN) {
+                        if (++retries > READ_RETRIES_MAX)
+                                return r;
+                        continue;
+                }
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        break;
+                done += (size_t) r;
+                j->bytes_read += (uint64_t) r;
+        }
+        return (ssize_t) done;
+}
+
 /* Reads the whole file (at most max bytes) through the kernel boundary; st is the open file's,
  * taken once by load_file(). */
 static int read_file(
         LoadJob *j, Kernel *k, int fd, const struct stat *st, void **ret, size_t *ret_size)
 {
         _cleanup_free_ void *buf = NULL;
-        size_t size, done = 0;
-        unsigned retries = 0;
+        size_t size;
+        ssize_t n;
 
         if (!S_ISREG(st->st_mode))
                 return -EBADF;
@@ -104,21 +130,11 @@ static int read_file(
         buf = malloc(size ?: 1);
         if (!buf)
                 return -ENOMEM;
-        while (done < size) {
-                ssize_t n = kernel_pread(k, fd, (char *) buf + done, size - done, (off_t) done);
-
-                if (n == -EINTR || n == -EAGAIN) {
-                        if (++retries > READ_RETRIES_MAX)
-                                return (int) n;
-                        continue;
-                }
-                if (n < 0)
-                        return (int) n;
-                if (n == 0)
-                        return -EIO; /* The file shrank under us. */
-                done += (size_t) n;
-                j->bytes_read += (uint64_t) n;
-        }
+        n = read_at(j, k, fd, buf, size, 0);
+        if (n < 0)
+                return (int) n;
+        if ((size_t) n < size)
+                return -EIO; /* The file shrank under us. */
         *ret = TAKE_PTR(buf);
         *ret_size = size;
         return 0;
@@ -176,20 +192,21 @@ static int load_file(LoadJob *j, Kernel *k)
         int r;
 
         job_set_stage(j, LOAD_STAGE_READING);
-        r = kernel_open_module(k, j->path, &fd);
+        for (unsigned retries = 0;; retries++) {
+                r = kernel_open_module(k, j->path, &fd);
+                if ((r != -EINTR && r != -EAGAIN) || retries >= READ_RETRIES_MAX)
+                        break;
+        }
         if (r < 0)
                 return r;
         if (fstat(fd, &st) < 0)
                 return -errno;
         j->file_size = (uint64_t) st.st_size;
 
-        /* The file's first bytes decide, not its name. */
-        do
-                n = kernel_pread(k, fd, magic, sizeof(magic), 0);
-        while (n == -EINTR || n == -EAGAIN);
+        /* The file's first bytes decide, not its name; all of them, however the reads come. */
+        n = read_at(j, k, fd, magic, sizeof(magic), 0);
         if (n < 0)
                 return (int) n;
-        j->bytes_read += (uint64_t) n;
         c = compression_from_magic(magic, (size_t) n);
 
         job_set_stage(j, LOAD_STAGE_LOADING);
@@ -246,6 +263,7 @@ struct Loader {
         LIST_HEAD(LoadJob) finished;
         pthread_t threads[WORKERS_MAX];
         unsigned n_threads, n_idle, max_threads;
+        unsigned n_queued; /* jobs in queue */
         bool shutdown;
 };
 
@@ -264,6 +282,7 @@ static void *worker_main(void *p)
                 if (l->shutdown)
                         break;
                 j = LIST_POP(queue, l->queue);
+                l->n_queued--;
                 pthread_mutex_unlock(&l->lock);
 
                 load_job_run(j, l->kernel);
@@ -390,12 +409,18 @@ int loader_submit(Loader *l, LoadJob *j)
         job_set_stage(j, LOAD_STAGE_QUEUED);
         pthread_mutex_lock(&l->lock);
         LIST_APPEND(queue, l->queue, j);
-        if (l->n_idle == 0 && l->n_threads < l->max_threads) {
+        l->n_queued++;
+        /* An idle worker that was woken but has not taken its job yet still counts as idle: one
+         * more thread is needed whenever the queue holds more jobs than there are idle workers,
+         * or a second job would wait behind a long load with the pool not full. */
+        if (l->n_queued > l->n_idle && l->n_threads < l->max_threads) {
                 r = loader_spawn_worker(l);
                 if (r < 0 && l->n_threads > 0)
                         r = 0; /* The existing workers will get to it. */
-                if (r < 0)
+                if (r < 0) {
                         LIST_REMOVE(queue, l->queue, j);
+                        l->n_queued--;
+                }
         }
         pthread_cond_signal(&l->wake);
         pthread_mutex_unlock(&l->lock);

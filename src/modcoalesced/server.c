@@ -1,17 +1,22 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* server.c — see server.h. A Load that cannot be answered at once keeps a reference on its
  * connection and the connection's userdata points to its LoadCall until the reply; the
- * disconnect callback cancels the request, and the load goes on for everyone else. */
+ * disconnect callback cancels the request, and the load goes on for everyone else. Connections
+ * come from the Listener: up to max_connections are served, SERVER_CONNECTIONS_SLACK more may
+ * read but get TooManyRequests for Load, and any beyond are answered TooManyRequests at once and
+ * closed without ever becoming a varlink connection. */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <systemd/sd-varlink.h>
 
+#include "listener.h"
 #include "log.h"
 #include "modname.h"
 #include "server.h"
@@ -24,10 +29,11 @@ typedef struct LoadCall LoadCall;
 
 struct Server {
         sd_varlink_server *varlink;
+        Listener *listener;
         Engine *engine;
         Resolver *resolver;
         ServerConfig config;
-        unsigned n_connections;
+        unsigned max_open; /* connections kept open at most: max_connections + slack */
         unsigned n_pending;
         bool stopping;
         sd_varlink *monitors[SERVER_MAX_MONITORS];
@@ -516,14 +522,45 @@ static int vl_method_Monitor(sd_varlink *link, sd_json_variant *parameters,
 
 /* -- connections ------------------------------------------------------------------------------- */
 
-static int on_connect(sd_varlink_server *vs, sd_varlink *link, void *userdata)
+/* Beyond every limit: the answer goes straight to the socket and the connection is closed.
+ * The client's call, if it came already, is read first, so that the close does not turn into a
+ * reset that could hide the answer from it. */
+static void server_refuse(Server *s, int fd)
+{
+        char buf[256];
+        int n;
+
+        (void) !recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+        n = snprintf(buf, sizeof(buf), "{\"error\":\"%s\",\"parameters\":{\"limit\":%u}}",
+                VL_ERROR_TOO_MANY_REQUESTS, s->config.max_connections);
+        (void) !send(fd, buf, (size_t) n + 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+        safe_close(fd);
+}
+
+/* Descriptors are handed out lowest first, so a connection's number tells how many are in use:
+ * one too close to RLIMIT_NOFILE (lowered under a running daemon, say) would leave the loads
+ * without descriptors for their module files. */
+static bool fd_in_reserve(int fd)
+{
+        struct rlimit rl;
+
+        return getrlimit(RLIMIT_NOFILE, &rl) >= 0 && rl.rlim_cur != RLIM_INFINITY &&
+                (rlim_t) fd + SERVER_FDS_RESERVED >= rl.rlim_cur;
+}
+
+static void on_accept(int fd, void *userdata)
 {
         Server *s = userdata;
+        sd_varlink *link;
+        unsigned n = sd_varlink_server_current_connections(s->varlink);
 
-        s->n_connections++;
-        if (s->n_connections > s->config.max_connections)
+        if (n >= s->max_open || fd_in_reserve(fd) ||
+                sd_varlink_server_add_connection(s->varlink, fd, &link) < 0) {
+                server_refuse(s, fd);
+                return;
+        }
+        if (n + 1 > s->config.max_connections)
                 sd_varlink_set_userdata(link, &over_limit_marker);
-        return 0;
 }
 
 static void on_disconnect(sd_varlink_server *vs, sd_varlink *link, void *userdata)
@@ -531,7 +568,6 @@ static void on_disconnect(sd_varlink_server *vs, sd_varlink *link, void *userdat
         Server *s = userdata;
         void *u = sd_varlink_get_userdata(link);
 
-        s->n_connections--;
         if (u && u != &over_limit_marker) {
                 LoadCall *c = u;
 
@@ -541,6 +577,28 @@ static void on_disconnect(sd_varlink_server *vs, sd_varlink *link, void *userdat
         for (size_t i = 0; i < SERVER_MAX_MONITORS; i++)
                 if (s->monitors[i] == link)
                         s->monitors[i] = sd_varlink_unref(link);
+}
+
+/* Every connection holds a descriptor: the limits stay inside RLIMIT_NOFILE, with room for the
+ * rest of the daemon, so that an excess connection is answered with an error instead of
+ * meeting EMFILE (which the Listener survives, but then the excess waits unanswered). */
+static void server_fit_connections(Server *s)
+{
+        struct rlimit rl;
+        rlim_t room;
+
+        s->max_open = s->config.max_connections + SERVER_CONNECTIONS_SLACK;
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+                return;
+        room = rl.rlim_cur > SERVER_FDS_RESERVED + 2 ? rl.rlim_cur - SERVER_FDS_RESERVED : 2;
+        if (s->max_open <= room)
+                return;
+        s->max_open = (unsigned) room;
+        s->config.max_connections = s->max_open > 2 * SERVER_CONNECTIONS_SLACK
+                ? s->max_open - SERVER_CONNECTIONS_SLACK
+                : s->max_open / 2;
+        log_notice("RLIMIT_NOFILE is %llu: serving at most %u connections.",
+                (unsigned long long) rl.rlim_cur, s->config.max_connections);
 }
 
 int server_new(Server **ret, sd_event *event, Engine *engine, Resolver *resolver,
@@ -560,6 +618,7 @@ int server_new(Server **ret, sd_event *event, Engine *engine, Resolver *resolver
                 s->config.max_pending = SERVER_MAX_PENDING_DEFAULT;
         if (s->config.max_connections == 0)
                 s->config.max_connections = SERVER_MAX_CONNECTIONS_DEFAULT;
+        server_fit_connections(s);
 
         k = sd_varlink_server_new(&s->varlink, SD_VARLINK_SERVER_ACCOUNT_UID);
         if (k < 0)
@@ -570,12 +629,10 @@ int server_new(Server **ret, sd_event *event, Engine *engine, Resolver *resolver
                 s->varlink, "modcoalesced", "modcoalesced", PROJECT_VERSION, "man:modcoalesced(8)");
         if (k < 0)
                 return k;
-        /* Above our own limit, so that we see the excess and answer it with an error instead
-         * of the library closing it silently. Every udev helper is uid 0: the per-uid limit
-         * must hold a whole coldplug burst. */
-        (void) sd_varlink_server_set_connections_max(s->varlink, s->config.max_connections + 64);
-        (void) sd_varlink_server_set_connections_per_uid_max(
-                s->varlink, s->config.max_connections + 64);
+        /* The library's limits are ours (on_accept checks first): every udev helper is uid 0,
+         * so the per-uid limit must hold a whole coldplug burst. */
+        (void) sd_varlink_server_set_connections_max(s->varlink, s->max_open);
+        (void) sd_varlink_server_set_connections_per_uid_max(s->varlink, s->max_open);
         k = sd_varlink_server_add_interface(s->varlink, &vl_interface_io_modcoalesced_Manager);
         if (k < 0)
                 return k;
@@ -585,12 +642,13 @@ int server_new(Server **ret, sd_event *event, Engine *engine, Resolver *resolver
                 MODCOALESCED_INTERFACE ".Monitor", vl_method_Monitor);
         if (k < 0)
                 return k;
-        k = sd_varlink_server_bind_connect(s->varlink, on_connect);
-        if (k >= 0)
-                k = sd_varlink_server_bind_disconnect(s->varlink, on_disconnect);
+        k = sd_varlink_server_bind_disconnect(s->varlink, on_disconnect);
         if (k < 0)
                 return k;
         k = sd_varlink_server_attach_event(s->varlink, event, SD_EVENT_PRIORITY_NORMAL);
+        if (k < 0)
+                return k;
+        k = listener_new(&s->listener, event, on_accept, s);
         if (k < 0)
                 return k;
         engine_set_event_func(engine, on_engine_event, s);
@@ -606,6 +664,7 @@ Server *server_free(Server *s)
                 engine_set_event_func(s->engine, NULL, NULL);
         for (size_t i = 0; i < SERVER_MAX_MONITORS; i++)
                 s->monitors[i] = sd_varlink_unref(s->monitors[i]);
+        listener_free(s->listener);
         sd_varlink_server_unref(s->varlink);
         free(s);
         return NULL;
@@ -613,31 +672,28 @@ Server *server_free(Server *s)
 
 int server_listen_auto(Server *s)
 {
-        return sd_varlink_server_listen_auto(s->varlink);
+        return listener_add_auto(s->listener);
 }
 
 int server_listen_address(Server *s, const char *path, mode_t mode)
 {
-        _cleanup_free_ char *dir = strdup(path);
-
-        if (!dir)
-                return -ENOMEM;
-        /* sd_varlink_server_listen_address() does not create the directory. */
-        if (mkdir(dirname(dir), 0755) < 0 && errno != EEXIST)
-                return -errno;
-        return sd_varlink_server_listen_address(s->varlink, path, mode);
+        return listener_add_address(s->listener, path, mode);
 }
 
 void server_stop_accepting(Server *s)
 {
         s->stopping = true;
-        /* Only the listening sockets' event sources go; open connections keep their own. */
-        (void) sd_varlink_server_detach_event(s->varlink);
+        listener_stop(s->listener);
 }
 
 unsigned server_n_connections(const Server *s)
 {
-        return s->n_connections;
+        return sd_varlink_server_current_connections(s->varlink);
+}
+
+unsigned server_max_connections(const Server *s)
+{
+        return s->config.max_connections;
 }
 
 unsigned server_n_pending(const Server *s)

@@ -14,10 +14,16 @@
 #define SERVER_MAX_CONNECTIONS_DEFAULT 16384u
 #define SERVER_MAX_MONITORS 16u
 #define SERVER_MAX_NAMES 64u
+/* Connections beyond max_connections that are kept open (they may read, not Load); any more
+ * are answered TooManyRequests and closed at once. */
+#define SERVER_CONNECTIONS_SLACK 64u
+/* Descriptors that are not connections: module files, install commands, sd-event, uevents. */
+#define SERVER_FDS_RESERVED 128u
 
 typedef struct ServerConfig {
         unsigned max_pending; /* Load calls waiting for their reply; 0: the default */
-        unsigned max_connections; /* 0: the default; also per uid (every udev helper is uid 0) */
+        unsigned max_connections; /* 0: the default; also per uid (every udev helper is uid 0);
+                                   * lowered to fit RLIMIT_NOFILE */
 } ServerConfig;
 
 typedef struct Server Server;
@@ -29,11 +35,14 @@ DEFINE_POINTER_CLEANUP_FUNC(Server, server_free);
 
 /* Sockets passed by systemd (FileDescriptorName=varlink); returns how many, 0 if none. */
 int server_listen_auto(Server *s);
-/* A socket of our own (manual runs, tests), created with its parent directory. */
+/* A socket of our own (manual runs, tests), created with its parent directory. Sockets are
+ * accepted by a Listener (listener.h), which survives running out of descriptors. */
 int server_listen_address(Server *s, const char *path, mode_t mode);
 /* Stop taking connections: new ones stay queued in the socket, which systemd keeps for the
  * next activation. Calls on open connections get ShuttingDown, except those already waiting. */
 void server_stop_accepting(Server *s);
 
 unsigned server_n_connections(const Server *s);
+/* The connection limit in force (max_connections, maybe lowered to fit RLIMIT_NOFILE). */
+unsigned server_max_connections(const Server *s);
 unsigned server_n_pending(const Server *s);

@@ -83,6 +83,18 @@ if [ "$mode" = daemon ]; then
         check a "200 requests for mc_slow: 1 kernel call, 200 successes ($ok)" \
                 test "$(( $(n_finit a) + $(n_init a) ))" = 1 -a "$(n_load a)" = 1 -a "$ok" = 200
 
+        # -- s) those loads ran in the units as shipped: socket mode, the service's sandbox ----
+        pid=$(systemctl show -P MainPID modcoalesced.service)
+        sock_mode=$(stat -c '%a %U:%G' $SOCK)
+        capbnd=$(awk '/^CapBnd:/ { print $2 }' /proc/$pid/status 2>/dev/null)
+        nnp=$(awk '/^NoNewPrivs:/ { print $2 }' /proc/$pid/status 2>/dev/null)
+        seccomp=$(awk '/^Seccomp:/ { print $2 }' /proc/$pid/status 2>/dev/null)
+        dropins=$(systemctl show -P DropInPaths modcoalesced.service modcoalesced.socket | tr -d '\n')
+        say "s pid=$pid socket=$sock_mode CapBnd=$capbnd NoNewPrivs=$nnp Seccomp=$seccomp dropins=[$dropins]"
+        check s "units as shipped: socket $sock_mode, daemon with CapBnd=$capbnd (CAP_SYS_MODULE only), NoNewPrivs=$nnp, Seccomp=$seccomp, no drop-in" \
+                test "$sock_mode" = "600 root:root" -a "$capbnd" = 0000000000010000 -a "$nnp" = 1 \
+                -a "$seccomp" = 2 -a -z "$dropins"
+
         say "scenario b"
         # -- b) the failing module: one attempt, 200 identical ENODEV, then the failure memory --
         trace_clear
