@@ -8,12 +8,13 @@
 
 #include "cleanup.h"
 #include "engine.h"
+#include "load-params.h"
 #include "resolver.h"
 
 #define SERVER_MAX_PENDING_DEFAULT 16384u
 #define SERVER_MAX_CONNECTIONS_DEFAULT 16384u
 #define SERVER_MAX_MONITORS 16u
-#define SERVER_MAX_NAMES 64u
+#define SERVER_MAX_NAMES LOAD_PARAMS_MAX_NAMES
 
 typedef struct ServerConfig {
         unsigned max_pending; /* Load calls waiting for their reply; 0: the default */
@@ -31,6 +32,9 @@ DEFINE_POINTER_CLEANUP_FUNC(Server, server_free);
 int server_listen_auto(Server *s);
 /* A socket of our own (manual runs, tests), created with its parent directory. */
 int server_listen_address(Server *s, const char *path, mode_t mode);
+/* A socket that is already connected (one end of a socketpair: tests, fuzzers), served like an
+ * accepted connection. The server owns fd on success. */
+int server_add_connection(Server *s, int fd);
 /* Stop taking connections: new ones stay queued in the socket, which systemd keeps for the
  * next activation. Calls on open connections get ShuttingDown, except those already waiting. */
 void server_stop_accepting(Server *s);
