@@ -587,7 +587,15 @@ int server_listen_address(Server *s, const char *path, mode_t mode)
 
 int server_add_connection(Server *s, int fd)
 {
-        return sd_varlink_server_add_connection(s->varlink, fd, NULL);
+        sd_varlink *link = NULL; /* the server's reference, not ours */
+        int k;
+
+        k = sd_varlink_server_add_connection(s->varlink, fd, &link);
+        if (k < 0)
+                return k;
+        /* The library runs the connect callback only for connections it accepted itself, but
+         * the disconnect callback for all: count this one as on_connect() would. */
+        return on_connect(s->varlink, link, s);
 }
 
 void server_stop_accepting(Server *s)
