@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* fuzz-varlink — the varlink service end to end: each input is the byte stream one client sends
+ * on a connection (NUL-separated JSON messages, or anything else) to a fresh in-process daemon
+ * (engine, server, fake kernel boundary; the fixture module tree and one resolver for the whole
+ * run). The loop runs until the server has finished with the connection; then the daemon must be
+ * healthy: no connection, request or load left over, and a well-formed Load on a new connection
+ * is answered with success. */
+#include <errno.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <systemd/sd-json.h>
+
+#include "cleanup.h"
+#include "fixture.h"
+#include "fuzz.h"
+#include "kernel-fake.h"
+#include "log.h"
+#include "server.h"
+#include "time-util.h"
+#include "varlink-idl.h"
+
+/* Generous: a whole input takes well under a millisecond unless something is wrong. */
+#define CONNECTION_DEADLINE_USEC (10 * USEC_PER_SEC)
+/* Loop rounds with nothing to do, nothing in flight, before the client closes its end. */
+#define IDLE_ROUNDS 3
+
+static Fixture fixture;
+static Resolver *resolver;
+
+typedef struct Daemon {
+        sd_event *event;
+        KernelFake *fake;
+        Engine *engine;
+        Server *server;
+} Daemon;
+
+/* The client's end of one connection. */
+typedef struct Peer {
+        int fd;
+        const uint8_t *out;
+        size_t out_size, written;
+        bool shut; /* SHUT_WR once everything is written */
+        bool eof; /* the server closed its end */
+        char reply[4096]; /* the start of what the server sent, NUL-terminated */
+        size_t reply_size;
+} Peer;
+
+static void fixture_cleanup(void)
+{
+        resolver = resolver_free(resolver);
+        (void) fixture_teardown(&fixture);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+        const char *const conf[2] = { fixture.conf, NULL };
+
+        /* The daemon's own warnings (a MODALIAS that does not resolve…) are noise here. */
+        log_set_max_level(LOG_ERR);
+        /* A server that closes while we write must not kill the fuzzer. */
+        signal(SIGPIPE, SIG_IGN);
+        if (fixture_setup(&fixture) < 0) {
+                fprintf(stderr,
+                        "fuzz-varlink: building the fixture tree failed "
+                        "(MC_FIXTURE_SCRIPT=%s)\n",
+                        getenv("MC_FIXTURE_SCRIPT") ?: "unset");
+                abort();
+        }
+        atexit(fixture_cleanup);
+        FUZZ_CHECK(resolver_new(&resolver, fixture.moddir, conf) == 0);
+        return 0;
+}
+
+static void daemon_start(Daemon *d)
+{
+        const EngineConfig ec = { .workers = 1 };
+
+        *d = (Daemon){};
+        FUZZ_CHECK(sd_event_new(&d->event) >= 0);
+        FUZZ_CHECK(kernel_fake_new(&d->fake) == 0);
+        kernel_fake_set_compression(d->fake, COMPRESSION_XZ);
+        FUZZ_CHECK(engine_new(&d->engine, d->event, kernel_fake_kernel(d->fake), &ec) == 0);
+        FUZZ_CHECK(engine_start(d->engine) == 0);
+        FUZZ_CHECK(server_new(&d->server, d->event, d->engine, resolver, NULL) == 0);
+}
+
+static void daemon_stop(Daemon *d)
+{
+        server_free(d->server);
+        engine_free(d->engine);
+        kernel_fake_free(d->fake);
+        sd_event_unref(d->event);
+}
+
+static bool daemon_busy(Daemon *d)
+{
+        return engine_n_in_flight(d->engine) > 0;
+}
+
+static void peer_open(Daemon *d, Peer *p, const void *out, size_t out_size)
+{
+        int fds[2];
+
+        *p = (Peer){ .out = out, .out_size = out_size };
+        FUZZ_CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, fds) == 0);
+        FUZZ_CHECK(server_add_connection(d->server, fds[0]) >= 0);
+        p->fd = fds[1];
+}
+
+/* Writes what the socket takes, runs the loop once, reads what the server sent. Returns whether
+ * the loop dispatched anything. */
+static bool peer_step(Daemon *d, Peer *p, bool shut_when_written, usec_t timeout)
+{
+        char buf[4096];
+        ssize_t n;
+        int r;
+
+        if (p->written < p->out_size) {
+                n = send(p->fd, p->out + p->written, p->out_size - p->written, MSG_NOSIGNAL);
+                if (n > 0)
+                        p->written += n;
+                else if (n < 0 && errno != EAGAIN)
+                        p->written = p->out_size; /* the server is gone: nothing more to say */
+        }
+        if (shut_when_written && !p->shut && p->written == p->out_size) {
+                (void) shutdown(p->fd, SHUT_WR);
+                p->shut = true;
+        }
+        r = sd_event_run(d->event, timeout);
+        FUZZ_CHECK(r >= 0);
+        while (!p->eof) {
+                n = recv(p->fd, buf, sizeof(buf), 0);
+                if (n < 0) {
+                        FUZZ_CHECK(errno == EAGAIN || errno == ECONNRESET);
+                        p->eof = errno == ECONNRESET;
+                        break;
+                }
+                if (n == 0)
+                        p->eof = true;
+                else if (p->reply_size < sizeof(p->reply) - 1) {
+                        size_t k = (size_t) n < sizeof(p->reply) - 1 - p->reply_size
+                                ? (size_t) n
+                                : sizeof(p->reply) - 1 - p->reply_size;
+                        memcpy(p->reply + p->reply_size, buf, k);
+                        p->reply_size += k;
+                        p->reply[p->reply_size] = '\0';
+                }
+        }
+        return r > 0;
+}
+
+/* The client closes its end; the server must notice and forget the connection. */
+static void peer_close(Daemon *d, Peer *p, usec_t deadline)
+{
+        p->fd = safe_close(p->fd);
+        while (server_n_connections(d->server) > 0 || daemon_busy(d)) {
+                FUZZ_CHECK(now_usec() < deadline);
+                (void) sd_event_run(d->event, 10 * USEC_PER_MSEC);
+        }
+}
+
+/* Sends the input, then waits until the server closes the connection, or has nothing left to
+ * do for it (a Monitor call, a message cut short while the server waits for more…), and then
+ * closes it from this side. */
+static void run_connection(Daemon *d, const uint8_t *data, size_t size)
+{
+        usec_t deadline = now_usec() + CONNECTION_DEADLINE_USEC;
+        unsigned idle = 0;
+        Peer p;
+
+        peer_open(d, &p, data, size);
+        while (!p.eof && idle < IDLE_ROUNDS) {
+                bool busy = daemon_busy(d);
+
+                FUZZ_CHECK(now_usec() < deadline);
+                if (peer_step(d, &p, true, busy ? 10 * USEC_PER_MSEC : 0) || busy)
+                        idle = 0;
+                else
+                        idle++;
+        }
+        peer_close(d, &p, deadline);
+}
+
+/* A well-formed Load on a new connection is answered, with success. */
+static void check_healthy(Daemon *d)
+{
+        static const char call[] = "{\"method\":\"" MODCOALESCED_INTERFACE ".Load\","
+                                   "\"parameters\":{\"modules\":[\"mc_c\"]}}";
+        _cleanup_(sd_json_variant_unrefp) sd_json_variant *reply = NULL;
+        usec_t deadline = now_usec() + CONNECTION_DEADLINE_USEC;
+        Peer p;
+
+        /* sizeof: with the terminating NUL, which ends a varlink message. */
+        peer_open(d, &p, call, sizeof(call));
+        while (!p.eof && strlen(p.reply) == p.reply_size) {
+                FUZZ_CHECK(now_usec() < deadline);
+                (void) peer_step(d, &p, false, 10 * USEC_PER_MSEC);
+        }
+        if (sd_json_parse(p.reply, 0, &reply, NULL, NULL) < 0 ||
+                sd_json_variant_by_key(reply, "error") ||
+                !sd_json_variant_by_key(sd_json_variant_by_key(reply, "parameters"), "modules")) {
+                fprintf(stderr, "fuzz-varlink: the daemon answered a well-formed Load with: %s\n",
+                        p.reply_size ? p.reply : "(nothing)");
+                abort();
+        }
+        peer_close(d, &p, deadline);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+        Daemon d;
+
+        daemon_start(&d);
+        run_connection(&d, data, size);
+        FUZZ_CHECK(server_n_pending(d.server) == 0);
+        FUZZ_CHECK(engine_n_requests(d.engine) == 0);
+        check_healthy(&d);
+        FUZZ_CHECK(server_n_connections(d.server) == 0 && server_n_pending(d.server) == 0);
+        daemon_stop(&d);
+        return 0;
+}
