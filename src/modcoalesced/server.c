@@ -110,8 +110,13 @@ static bool peer_may_load(sd_varlink *link)
         if (!f)
                 return false;
         while (fgets(line, sizeof(line), f))
-                if (sscanf(line, "CapEff: %llx", &caps) == 1) {
-                        found = true;
+                if (strncmp(line, "CapEff:", 7) == 0) {
+                        char *end;
+
+                        /* strtoull(), unlike sscanf(), reports overflow and garbage. */
+                        errno = 0;
+                        caps = strtoull(line + 7, &end, 16);
+                        found = errno == 0 && end != line + 7 && (*end == '\n' || *end == '\0');
                         break;
                 }
         fclose(f);
