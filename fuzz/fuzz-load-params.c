@@ -1,15 +1,34 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* fuzz-load-params — Load's parameters as the handler takes them: JSON text → sd_json_parse() →
- * the dispatch table → load_params_validate(). Asserts that a dispatch failure names a field,
- * that every refusal names one of Load's fields with a reason and a documented errno, and that
- * whatever is accepted is exactly one of modalias and 1..64 names, each passing the checks of
- * modname.h. Leak-free per input (LeakSanitizer). */
+ * the dispatch table → load_params_validate(). Asserts that a dispatch failure names a field
+ * and, for one of Load's given once, that its value is not null (the IDL makes them all
+ * nullable); that every refusal names one of Load's fields with a reason and a documented errno;
+ * and that whatever is accepted is exactly one of modalias and 1..64 names, each passing the
+ * checks of modname.h. Leak-free per input (LeakSanitizer). */
 #include <errno.h>
 
 #include "cleanup.h"
 #include "fuzz.h"
 #include "load-params.h"
 #include "modname.h"
+
+static bool is_load_field(const char *name)
+{
+        for (const sd_json_dispatch_field *f = load_params_table; f->name; f++)
+                if (strcmp(f->name, name) == 0)
+                        return true;
+        return false;
+}
+
+static size_t key_count(sd_json_variant *object, const char *key)
+{
+        size_t n = 0;
+
+        /* An object's elements alternate: key, value, key, value… */
+        for (size_t i = 0; i < sd_json_variant_elements(object); i += 2)
+                n += strcmp(sd_json_variant_string(sd_json_variant_by_index(object, i)), key) == 0;
+        return n;
+}
 
 static void check_accepted(const LoadParams *p)
 {
@@ -45,6 +64,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         r = sd_json_dispatch_full(v, load_params_table, NULL, 0, &p, &bad);
         if (r < 0) {
                 FUZZ_CHECK(r == -ENOMEM || bad);
+                /* Every field of Load is nullable in the IDL: a null is never what is wrong
+                 * with one of them (an unknown or repeated field is wrong whatever its value). */
+                if (bad && is_load_field(bad) && key_count(v, bad) == 1)
+                        FUZZ_CHECK(!sd_json_variant_is_null(sd_json_variant_by_key(v, bad)));
                 return 0;
         }
         r = load_params_validate(&p, &parameter, &reason);
