@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* fuzz-varlink — the varlink service end to end: each input is the byte stream one client sends
- * on a connection (NUL-separated JSON messages, or anything else) to a fresh in-process daemon
- * (engine, server, fake kernel boundary; the fixture module tree and one resolver for the whole
- * run). The loop runs until the server has finished with the connection; then the daemon must be
- * healthy: no connection, request or load left over, and a well-formed Load on a new connection
- * is answered with success. */
+/* fuzz-varlink — the varlink service end to end: each input is what up to four clients send,
+ * their byte streams separated by an empty line ("\n\n"), each on its own connection to a fresh
+ * in-process daemon (engine, server, fake kernel boundary; the fixture module tree and one
+ * resolver for the whole run). Loads of mc_slow are held inside the fake kernel while the
+ * clients send, so that calls wait on a load in flight; then every other client hangs up (its
+ * waiting calls are cancelled), the load is released and the loop runs until the server has
+ * finished with every connection. Then the daemon must be healthy: no connection, request or
+ * load left over, and a well-formed Load on a new connection is answered with success. */
 #include <errno.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -21,8 +23,12 @@
 
 /* Generous: a whole input takes well under a millisecond unless something is wrong. */
 #define CONNECTION_DEADLINE_USEC (10 * USEC_PER_SEC)
-/* Loop rounds with nothing to do, nothing in flight, before the client closes its end. */
+/* Loop rounds with nothing to do, nothing in flight, before the clients give up waiting. */
 #define IDLE_ROUNDS 3
+#define MAX_PEERS 4
+#define PEER_SEPARATOR "\n\n"
+/* Its loads block inside the fake kernel until the clients have sent everything. */
+#define HELD_MODULE "mc_slow"
 
 static Fixture fixture;
 static Resolver *resolver;
@@ -32,6 +38,7 @@ typedef struct Daemon {
         KernelFake *fake;
         Engine *engine;
         Server *server;
+        bool holding; /* loads of HELD_MODULE block in the kernel */
 } Daemon;
 
 /* The client's end of one connection. */
@@ -82,6 +89,8 @@ static void daemon_start(Daemon *d)
         FUZZ_CHECK(engine_new(&d->engine, d->event, kernel_fake_kernel(d->fake), &ec) == 0);
         FUZZ_CHECK(engine_start(d->engine) == 0);
         FUZZ_CHECK(server_new(&d->server, d->event, d->engine, resolver, NULL) == 0);
+        kernel_fake_hold(d->fake, HELD_MODULE);
+        d->holding = true;
 }
 
 static void daemon_stop(Daemon *d)
@@ -92,9 +101,12 @@ static void daemon_stop(Daemon *d)
         sd_event_unref(d->event);
 }
 
+/* Loads are progressing. While the held module is blocked in the kernel nothing progresses (one
+ * worker), whatever is in flight. */
 static bool daemon_busy(Daemon *d)
 {
-        return engine_n_in_flight(d->engine) > 0;
+        return engine_n_in_flight(d->engine) > 0 &&
+                !(d->holding && kernel_fake_wait_blocked(d->fake, HELD_MODULE, 1, 0));
 }
 
 static void peer_open(Daemon *d, Peer *p, const void *out, size_t out_size)
@@ -107,14 +119,14 @@ static void peer_open(Daemon *d, Peer *p, const void *out, size_t out_size)
         p->fd = fds[1];
 }
 
-/* Writes what the socket takes, runs the loop once, reads what the server sent. Returns whether
- * the loop dispatched anything. */
-static bool peer_step(Daemon *d, Peer *p, bool shut_when_written, usec_t timeout)
+/* Writes what its socket takes; reads what the server sent (the start of it is kept). */
+static void peer_io(Peer *p, bool shut_when_written)
 {
         char buf[4096];
         ssize_t n;
-        int r;
 
+        if (p->fd < 0)
+                return;
         if (p->written < p->out_size) {
                 n = send(p->fd, p->out + p->written, p->out_size - p->written, MSG_NOSIGNAL);
                 if (n > 0)
@@ -126,8 +138,6 @@ static bool peer_step(Daemon *d, Peer *p, bool shut_when_written, usec_t timeout
                 (void) shutdown(p->fd, SHUT_WR);
                 p->shut = true;
         }
-        r = sd_event_run(d->event, timeout);
-        FUZZ_CHECK(r >= 0);
         while (!p->eof) {
                 n = recv(p->fd, buf, sizeof(buf), 0);
                 if (n < 0) {
@@ -146,39 +156,93 @@ static bool peer_step(Daemon *d, Peer *p, bool shut_when_written, usec_t timeout
                         p->reply[p->reply_size] = '\0';
                 }
         }
+}
+
+/* One round: every client writes, the loop runs once, every client reads. Returns whether the
+ * loop dispatched anything. */
+static bool peers_step(Daemon *d, Peer *peers, size_t n, bool shut_when_written, usec_t timeout)
+{
+        int r;
+
+        for (size_t i = 0; i < n; i++)
+                peer_io(&peers[i], shut_when_written);
+        r = sd_event_run(d->event, timeout);
+        FUZZ_CHECK(r >= 0);
+        for (size_t i = 0; i < n; i++)
+                peer_io(&peers[i], shut_when_written);
         return r > 0;
 }
 
-/* The client closes its end; the server must notice and forget the connection. */
-static void peer_close(Daemon *d, Peer *p, usec_t deadline)
+static bool peers_done(const Peer *peers, size_t n)
 {
-        p->fd = safe_close(p->fd);
+        for (size_t i = 0; i < n; i++)
+                if (peers[i].fd >= 0 && !peers[i].eof)
+                        return false;
+        return true;
+}
+
+/* Runs until the server has closed every connection, or has had nothing to do for a while (a
+ * Monitor call, a message cut short, calls waiting on the held module…). */
+static void peers_run(Daemon *d, Peer *peers, size_t n, usec_t deadline)
+{
+        unsigned idle = 0;
+
+        while (!peers_done(peers, n) && idle < IDLE_ROUNDS) {
+                bool busy = daemon_busy(d);
+
+                FUZZ_CHECK(now_usec() < deadline);
+                if (peers_step(d, peers, n, true, busy ? 10 * USEC_PER_MSEC : 0) || busy)
+                        idle = 0;
+                else
+                        idle++;
+        }
+}
+
+/* The clients hang up; the server must notice and forget every connection. */
+static void peers_close(Daemon *d, Peer *peers, size_t n, usec_t deadline)
+{
+        for (size_t i = 0; i < n; i++)
+                peers[i].fd = safe_close(peers[i].fd);
         while (server_n_connections(d->server) > 0 || daemon_busy(d)) {
                 FUZZ_CHECK(now_usec() < deadline);
                 (void) sd_event_run(d->event, 10 * USEC_PER_MSEC);
         }
 }
 
-/* Sends the input, then waits until the server closes the connection, or has nothing left to
- * do for it (a Monitor call, a message cut short while the server waits for more…), and then
- * closes it from this side. */
-static void run_connection(Daemon *d, const uint8_t *data, size_t size)
+/* The input's byte streams, one per client. */
+static size_t peers_open(Daemon *d, Peer *peers, const uint8_t *data, size_t size)
+{
+        size_t n = 0, k = strlen(PEER_SEPARATOR);
+
+        while (n < MAX_PEERS - 1) {
+                const uint8_t *sep = memmem(data, size, PEER_SEPARATOR, k);
+
+                if (!sep)
+                        break;
+                peer_open(d, &peers[n++], data, (size_t) (sep - data));
+                size -= (size_t) (sep - data) + k;
+                data = sep + k;
+        }
+        peer_open(d, &peers[n++], data, size);
+        return n;
+}
+
+static void run_clients(Daemon *d, const uint8_t *data, size_t size)
 {
         usec_t deadline = now_usec() + CONNECTION_DEADLINE_USEC;
-        unsigned idle = 0;
-        Peer p;
+        Peer peers[MAX_PEERS];
+        size_t n;
 
-        peer_open(d, &p, data, size);
-        while (!p.eof && idle < IDLE_ROUNDS) {
-                bool busy = daemon_busy(d);
-
-                FUZZ_CHECK(now_usec() < deadline);
-                if (peer_step(d, &p, true, busy ? 10 * USEC_PER_MSEC : 0) || busy)
-                        idle = 0;
-                else
-                        idle++;
-        }
-        peer_close(d, &p, deadline);
+        n = peers_open(d, peers, data, size);
+        peers_run(d, peers, n, deadline);
+        /* Every other client gives up, its calls perhaps waiting on the held load… */
+        for (size_t i = 1; i < n; i += 2)
+                peers[i].fd = safe_close(peers[i].fd);
+        /* …which now finishes for the others. */
+        kernel_fake_release(d->fake, HELD_MODULE);
+        d->holding = false;
+        peers_run(d, peers, n, deadline);
+        peers_close(d, peers, n, deadline);
 }
 
 /* A well-formed Load on a new connection is answered, with success. */
@@ -194,7 +258,7 @@ static void check_healthy(Daemon *d)
         peer_open(d, &p, call, sizeof(call));
         while (!p.eof && strlen(p.reply) == p.reply_size) {
                 FUZZ_CHECK(now_usec() < deadline);
-                (void) peer_step(d, &p, false, 10 * USEC_PER_MSEC);
+                (void) peers_step(d, &p, 1, false, 10 * USEC_PER_MSEC);
         }
         if (sd_json_parse(p.reply, 0, &reply, NULL, NULL) < 0 ||
                 sd_json_variant_by_key(reply, "error") ||
@@ -203,7 +267,7 @@ static void check_healthy(Daemon *d)
                         p.reply_size ? p.reply : "(nothing)");
                 abort();
         }
-        peer_close(d, &p, deadline);
+        peers_close(d, &p, 1, deadline);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -211,7 +275,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         Daemon d;
 
         daemon_start(&d);
-        run_connection(&d, data, size);
+        run_clients(&d, data, size);
         FUZZ_CHECK(server_n_pending(d.server) == 0);
         FUZZ_CHECK(engine_n_requests(d.engine) == 0);
         check_healthy(&d);
