@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -22,7 +23,11 @@ static int check(const char *json, const char **ret_parameter)
         assert_int_equal(sd_json_parse(json, 0, &v, NULL, NULL), 0);
         r = sd_json_dispatch_full(v, load_params_table, NULL, 0, &p, &bad);
         if (r < 0) {
-                *ret_parameter = bad;
+                /* bad points into v, which goes with this scope. */
+                static char field[64];
+
+                snprintf(field, sizeof(field), "%s", bad ?: "");
+                *ret_parameter = field;
                 return 1;
         }
         *ret_parameter = NULL;
