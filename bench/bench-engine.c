@@ -43,7 +43,7 @@ static size_t heap_in_use(void)
         return mi.uordblks + mi.hblkhd;
 }
 
-static void die(const char *what, int r)
+_noreturn_ static void die(const char *what, int r)
 {
         fprintf(stderr, "bench-engine: %s: %s\n", what, strerror(-r));
         exit(EXIT_FAILURE);

@@ -14,11 +14,13 @@
 #include "verbs.h"
 #include "varlink-idl.h"
 
-/* Visits the elements of a JSON array (none if it is not one). */
+/* Visits the elements of a JSON array (none if it is not one). `i` is the name the loop
+ * declares, which cannot be parenthesised. NOLINTBEGIN(bugprone-macro-parentheses) */
 #define JSON_ARRAY_FOREACH(i, e, array)                                                            \
         for (size_t i = 0;                                                                         \
                 i < sd_json_variant_elements(array) && ((e) = sd_json_variant_by_index(array, i)); \
                 i++)
+/* NOLINTEND(bugprone-macro-parentheses) */
 
 static int connect_daemon(const CtlOptions *o, sd_varlink **ret)
 {
@@ -89,7 +91,8 @@ static void print_results(sd_json_variant *modules)
         JSON_ARRAY_FOREACH(i, m, modules)
         {
                 printf("%-24s %-15s %-8s %-9s %.3f ms%s\n", str(m, "name"), str(m, "outcome"),
-                        str(m, "errnoName"), str(m, "coalesced"), num(m, "waitedUSec") / 1000.0,
+                        str(m, "errnoName"), str(m, "coalesced"),
+                        (double) num(m, "waitedUSec") / 1000.0,
                         sd_json_variant_boolean(sd_json_variant_by_key(m, "parametersApplied"))
                                 ? ""
                                 : " (parameters not applied)");
@@ -141,7 +144,7 @@ int verb_in_flight(const CtlOptions *o)
         {
                 printf("%-24s %-8s %-14s %7" PRIu64 " %7.1f ms %s\n", str(m, "name"),
                         str(m, "state"), str(m, "stage"), num(m, "waiters"),
-                        num(m, "ageUSec") / 1000.0, str(m, "path"));
+                        (double) num(m, "ageUSec") / 1000.0, str(m, "path"));
         }
         return 0;
 }
@@ -217,7 +220,7 @@ static int on_monitor_reply(sd_varlink *link, sd_json_variant *parameters, const
         if (o->json) {
                 (void) sd_json_variant_dump(parameters, SD_JSON_FORMAT_NEWLINE, stdout, NULL);
         } else {
-                printf("%14.6f %-9s %-24s", num(parameters, "timestampUSec") / 1e6,
+                printf("%14.6f %-9s %-24s", (double) num(parameters, "timestampUSec") / 1e6,
                         str(parameters, "event"), str(parameters, "module"));
                 if (sd_json_variant_by_key(parameters, "errno"))
                         printf(" errno=%" PRIu64, num(parameters, "errno"));

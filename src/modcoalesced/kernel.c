@@ -108,17 +108,23 @@ static int real_scan_modules(Kernel *k, KernelScanFunc f, void *userdata)
 {
         struct dirent *de;
         DIR *d;
-        int r = 0;
+        int r = 0, dfd;
 
         d = opendir(SYS_MODULE);
         if (!d)
                 return -errno;
+        dfd = dirfd(d);
+        if (dfd < 0) {
+                r = -errno;
+                closedir(d);
+                return r;
+        }
         while ((de = readdir(d))) {
                 KernelModuleState s;
 
                 if (de->d_name[0] == '.')
                         continue;
-                if (state_at(dirfd(d), de->d_name, &s) < 0 || s == KERNEL_MODULE_ABSENT)
+                if (state_at(dfd, de->d_name, &s) < 0 || s == KERNEL_MODULE_ABSENT)
                         continue;
                 r = f(de->d_name, s, userdata);
                 if (r < 0)

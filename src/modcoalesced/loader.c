@@ -18,7 +18,7 @@
 #include "xz-kernel.h"
 
 #define WORKERS_MAX 64u
-#define WORKER_STACK_SIZE (512u * 1024u)
+#define WORKER_STACK_SIZE ((size_t) 512 << 10)
 /* Transient EINTR/EAGAIN from an open or a read are retried this often before giving up. */
 #define READ_RETRIES_MAX 16
 

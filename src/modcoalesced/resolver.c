@@ -41,8 +41,9 @@ typedef struct Builder {
 } Builder;
 static Builder *current_builder;
 
-static void on_kmod_log(void *data, int priority, const char *file, int line, const char *fn,
-        const char *format, va_list args)
+/* libkmod's printf-like callback: the attribute lets the compiler check `format` as one. */
+_printf_(6, 0) static void on_kmod_log(void *data, int priority, const char *file, int line,
+        const char *fn, const char *format, va_list args)
 {
         char buf[1024];
 

@@ -17,8 +17,8 @@
 #include <systemd/sd-varlink.h>
 
 #include "listener.h"
+#include "load-params.h"
 #include "log.h"
-#include "modname.h"
 #include "server.h"
 #include "varlink-idl.h"
 
@@ -116,8 +116,13 @@ static bool peer_may_load(sd_varlink *link)
         if (!f)
                 return false;
         while (fgets(line, sizeof(line), f))
-                if (sscanf(line, "CapEff: %llx", &caps) == 1) {
-                        found = true;
+                if (strncmp(line, "CapEff:", 7) == 0) {
+                        char *end;
+
+                        /* strtoull(), unlike sscanf(), reports overflow and garbage. */
+                        errno = 0;
+                        caps = strtoull(line + 7, &end, 16);
+                        found = errno == 0 && end != line + 7 && (*end == '\n' || *end == '\0');
                         break;
                 }
         fclose(f);
@@ -255,55 +260,13 @@ static void on_request_done(Request *r, void *userdata)
         load_call_free(c);
 }
 
-typedef struct LoadParams {
-        const char *modalias;
-        char **modules;
-        const char *parameters;
-        int from_kernel;
-} LoadParams;
-
-static void load_params_done(LoadParams *p)
-{
-        strv_free(p->modules);
-}
-
-static int validate_load(sd_varlink *link, const LoadParams *p)
-{
-        const char *reason = NULL;
-        size_t n = strv_length(p->modules);
-
-        if (!!p->modalias == (n > 0))
-                return reply_invalid(link, p->modalias ? "modules" : "modalias",
-                        "give exactly one of modalias and modules");
-        if (n > SERVER_MAX_NAMES)
-                return reply_invalid(link, "modules", "too many names (at most 64)");
-        if (p->modalias && modalias_validate(p->modalias, &reason) < 0)
-                return reply_invalid(link, "modalias", reason);
-        for (size_t i = 0; i < n; i++)
-                if (modname_validate(p->modules[i], &reason) < 0)
-                        return reply_invalid(link, "modules", reason);
-        if (module_params_validate(p->parameters, &reason) < 0)
-                return reply_invalid(link, "parameters", reason);
-        return 0;
-}
-
 static int vl_method_Load(sd_varlink *link, sd_json_variant *parameters,
         sd_varlink_method_flags_t flags, void *userdata)
 {
-        static const sd_json_dispatch_field table[] = {
-                { "modalias", SD_JSON_VARIANT_STRING, sd_json_dispatch_const_string,
-                        offsetof(LoadParams, modalias), SD_JSON_NULLABLE },
-                { "modules", SD_JSON_VARIANT_ARRAY, sd_json_dispatch_strv,
-                        offsetof(LoadParams, modules), SD_JSON_NULLABLE },
-                { "parameters", SD_JSON_VARIANT_STRING, sd_json_dispatch_const_string,
-                        offsetof(LoadParams, parameters), SD_JSON_NULLABLE },
-                { "fromKernel", SD_JSON_VARIANT_BOOLEAN, sd_json_dispatch_stdbool,
-                        offsetof(LoadParams, from_kernel), SD_JSON_NULLABLE },
-                {},
-        };
         _cleanup_(load_params_done) LoadParams p = {};
         _cleanup_(plan_unrefp) Plan *plan = NULL;
         _cleanup_free_ char *missing = NULL;
+        const char *parameter = NULL, *reason = NULL;
         Server *s = server_of(link);
         LoadCall *c;
         Request *req;
@@ -317,12 +280,11 @@ static int vl_method_Load(sd_varlink *link, sd_json_variant *parameters,
         if (!peer_may_load(link))
                 return sd_varlink_error(link, VL_ERROR_PERMISSION_DENIED, NULL);
 
-        k = sd_varlink_dispatch(link, parameters, table, &p);
+        k = sd_varlink_dispatch(link, parameters, load_params_table, &p);
         if (k != 0)
                 return k;
-        k = validate_load(link, &p);
-        if (k != 0)
-                return k;
+        if (load_params_validate(&p, &parameter, &reason) < 0)
+                return reply_invalid(link, parameter, reason);
         if (s->n_pending >= s->config.max_pending)
                 return sd_varlink_errorbo(link, VL_ERROR_TOO_MANY_REQUESTS,
                         SD_JSON_BUILD_PAIR_UNSIGNED("limit", s->config.max_pending));
@@ -678,6 +640,14 @@ int server_listen_auto(Server *s)
 int server_listen_address(Server *s, const char *path, mode_t mode)
 {
         return listener_add_address(s->listener, path, mode);
+}
+
+int server_add_connection(Server *s, int fd)
+{
+        sd_varlink *link = NULL; /* the server's reference, not ours */
+
+        /* Counted like an accepted one: the limits read the library's own connection count. */
+        return sd_varlink_server_add_connection(s->varlink, fd, &link);
 }
 
 void server_stop_accepting(Server *s)

@@ -8,12 +8,13 @@
 
 #include "cleanup.h"
 #include "engine.h"
+#include "load-params.h"
 #include "resolver.h"
 
 #define SERVER_MAX_PENDING_DEFAULT 16384u
 #define SERVER_MAX_CONNECTIONS_DEFAULT 16384u
 #define SERVER_MAX_MONITORS 16u
-#define SERVER_MAX_NAMES 64u
+#define SERVER_MAX_NAMES LOAD_PARAMS_MAX_NAMES
 /* Connections beyond max_connections that are kept open (they may read, not Load); any more
  * are answered TooManyRequests and closed at once. */
 #define SERVER_CONNECTIONS_SLACK 64u
@@ -38,6 +39,9 @@ int server_listen_auto(Server *s);
 /* A socket of our own (manual runs, tests), created with its parent directory. Sockets are
  * accepted by a Listener (listener.h), which survives running out of descriptors. */
 int server_listen_address(Server *s, const char *path, mode_t mode);
+/* A socket that is already connected (one end of a socketpair: tests, fuzzers), served like an
+ * accepted connection. The server owns fd on success. */
+int server_add_connection(Server *s, int fd);
 /* Stop taking connections: new ones stay queued in the socket, which systemd keeps for the
  * next activation. Calls on open connections get ShuttingDown, except those already waiting. */
 void server_stop_accepting(Server *s);

@@ -31,13 +31,15 @@
                 _fd;                                                                               \
         })
 
-/* Defines fp(&p) that calls f(p) when p is not NULL, for use with _cleanup_(). */
+/* Defines fp(&p) that calls f(p) when p is not NULL, for use with _cleanup_(). `type` is a type
+ * name, which cannot be parenthesised. NOLINTBEGIN(bugprone-macro-parentheses) */
 #define DEFINE_POINTER_CLEANUP_FUNC(type, f)                                                       \
         static inline void f##p(type **p)                                                          \
         {                                                                                          \
                 if (*p)                                                                            \
                         f(*p);                                                                     \
         }
+/* NOLINTEND(bugprone-macro-parentheses) */
 
 static inline void *mfree(void *p)
 {

@@ -40,12 +40,19 @@
                 _i->name##_next = _i->name##_prev = NULL;                                          \
         } while (0)
 
-/* Removes and yields the first element, or NULL. */
+/* Removes and yields the first element, or NULL. The head has no predecessor by construction,
+ * so only its successor is relinked (which also keeps static analysers from imagining one). */
 #define LIST_POP(name, l)                                                                          \
         ({                                                                                         \
                 __typeof__((l).head) _h = (l).head;                                                \
-                if (_h)                                                                            \
-                        LIST_REMOVE(name, l, _h);                                                  \
+                if (_h) {                                                                          \
+                        (l).head = _h->name##_next;                                                \
+                        if ((l).head)                                                              \
+                                (l).head->name##_prev = NULL;                                      \
+                        else                                                                       \
+                                (l).tail = NULL;                                                   \
+                        _h->name##_next = _h->name##_prev = NULL;                                  \
+                }                                                                                  \
                 _h;                                                                                \
         })
 

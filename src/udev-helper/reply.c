@@ -19,7 +19,7 @@
 
 #define DEPTH_MAX 64
 /* Far above any real reply (one entry per module of a plan). */
-#define REPLY_MAX (1024 * 1024)
+#define REPLY_MAX ((size_t) 1 << 20)
 
 /* {"method":"…Load","parameters":{HEAD"VALUE, escaped"TAIL} */
 static char *format_call(const char *head, const char *value, const char *tail, size_t *ret_size)
