@@ -144,7 +144,8 @@ run_burst() { # loader set n rep
                 daemon_down
         fi
         oom0=$(oom_kills)
-        nice -n -15 python3 $L/vmalloc-sample.py $OUT/vm.samples 200 &
+        # Real-time, so that a thousand runnable processes do not starve the sampler.
+        chrt -f 10 python3 $L/vmalloc-sample.py $OUT/vm.samples 200 &
         sp=$!
         sleep 0.5
         trace_clear
@@ -236,7 +237,8 @@ mounts() {
                                 prog=/usr/sbin/modprobe
                                 daemon_down
                         fi
-                        sysctl -q -w kernel.modprobe=$prog
+                        # (no sysctl(8) in the image: procps is not installed)
+                        echo $prog >/proc/sys/kernel/modprobe
                         trace_clear
                         t0=$(date +%s.%N)
                         for i in $(seq "$MOUNTS"); do
@@ -254,7 +256,7 @@ mounts() {
                         flush
                 done
         done
-        sysctl -q -w kernel.modprobe=/usr/libexec/modcoalesced-modprobe
+        echo /usr/libexec/modcoalesced-modprobe >/proc/sys/kernel/modprobe
         echo 0 >$T/events/sched/sched_process_exec/enable
 }
 
