@@ -8,6 +8,7 @@ of module files (kprobe kinit on init_module_from_file, with the file's name). A
 named by the first find_module_all() (kprobe kfma) of the same task after its load_module(): the
 kernel looks the new module's name up there, before it can fail as a duplicate.
 
+syscalls_by names the processes that made the load syscalls, with their counts.
 SIZES has "NAME FILE COMPRESSED_BYTES DECOMPRESSED_BYTES" lines: bytes the kernel read are its
 file reads times the file's size; bytes userspace read and decompressed are, per init_module()
 call, the module's compressed size and the call's length. Events before SINCE_USEC
@@ -30,11 +31,15 @@ c = dict(finit=0, init=0, load_module=0, load_failed=0, created=0, kreads=0, kby
 naming = {}  # pid -> what the next kfma names: "attempt" and/or "init"
 current = {}  # pid -> module name of its load_module() in progress
 mods = {}
+callers = {}  # who made the load syscalls: command name -> count
 for line in open(sys.argv[1], errors="replace"):
     m = LINE.match(line)
     if not m or float(m.group(3)) < since:
         continue
     pid, event, rest = m.group(2), m.group(4), m.group(5)
+    if event in ("sys_finit_module", "sys_init_module"):
+        comm = m.group(1).strip().replace(" ", "_")
+        callers[comm] = callers.get(comm, 0) + 1
     if event == "sys_finit_module":
         c["finit"] += 1
     elif event == "sys_init_module":
@@ -73,6 +78,7 @@ for line in open(sys.argv[1], errors="replace"):
         comp, raw = sizes_by_file.get(f, (0, 0))
         c["kbytes_read"] += comp
         c["kbytes_decomp"] += raw
+c["syscalls_by"] = ",".join(f"{k}:{v}" for k, v in sorted(callers.items(), key=lambda x: -x[1])) or "-"
 print(" ".join(f"{k}={v}" for k, v in c.items()))
 for name, (attempts, failed) in sorted(mods.items(), key=lambda x: (-x[1][0], x[0])):
     print(f"mod {name} attempts={attempts} failed={failed}")
