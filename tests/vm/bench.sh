@@ -75,7 +75,7 @@ sizes() {
 probes() {
         grep -q kfma $T/kprobe_events ||
                 echo 'p:kfma find_module_all name=+0(%di):string' >>$T/kprobe_events
-        grep -q kret $T/kprobe_events || echo 'r:kret load_module ret=$retval:s32' >>$T/kprobe_events
+        grep -q kret $T/kprobe_events || echo 'r512:kret load_module ret=$retval:s32' >>$T/kprobe_events
         echo 1 >$T/events/kprobes/enable
         echo 1 >$T/events/module/module_load/enable
         echo 1 >$T/events/module/module_request/enable
@@ -277,6 +277,12 @@ coldplug() {
                 "modules_attempted=$(grep -c '^mod ' $OUT/boot.eval)" \
                 "modules_failing=$(grep -c '^mod .* failed=[1-9]' $OUT/boot.eval)"
         sed -n "s/^mod /cpmod path=$path loader=$loader name=/p" $OUT/boot.eval
+        lsmod | awk 'NR > 1 { print "cplsmod " $1 }' | sort
+        if [ "$loader" = daemon ]; then
+                # What the daemon made of the storm, and what it complained about.
+                modcoalescectl stats | sed 's/^/cpstats /'
+                journalctl --no-pager -b -u modcoalesced.service -p warning | tail -n 30 | sed 's/^/cpjournal /'
+        fi
         flush
 }
 
