@@ -5,44 +5,9 @@
 # init_module_from_file). Results go to the second disk (/dev/vdb) as text, and to the console.
 set -u
 mode=$(sed -n 's/.*mc_vm.mode=\([a-z]*\).*/\1/p' /proc/cmdline)
-T=/sys/kernel/tracing
-SOCK=/run/modcoalesced/io.modcoalesced.Manager
-OUT=/run/mc-vm
-mkdir -p $OUT
+. /usr/local/lib/mc-vm/lib.sh
+case "$mode" in bench*) exec /usr/local/lib/mc-vm/bench.sh "$mode" ;; esac
 exec > >(tee $OUT/results /dev/ttyS0) 2>&1
-
-say() { echo "$*"; }
-# Background jobs are waited for by pid: a bare `wait` would also wait for the tee above.
-pids=()
-bg_wait() { wait "${pids[@]}"; pids=(); }
-pass() { say "ok $1 - $2"; }
-fail() { say "not ok $1 - $2"; }
-check() { # id description condition...
-        local id=$1 what=$2; shift 2
-        if "$@"; then pass "$id" "$what"; else fail "$id" "$what"; fi
-}
-
-trace_clear() { echo >$T/trace; }
-trace_save() { cat $T/trace >"$OUT/trace.$1"; }
-# Kernel-side counts in a saved trace: syscalls, full load attempts, file reads by name, and
-# modules created.
-n_finit() { grep -c 'sys_finit_module(' "$OUT/trace.$1"; }
-n_init() { grep -c 'sys_init_module(' "$OUT/trace.$1"; }
-n_load() { grep -c 'kp_load:' "$OUT/trace.$1"; }
-n_read() { grep -c "kinit:.*name=\"$2\.ko" "$OUT/trace.$1"; }
-n_created() { grep -c "module_load: $2\b" "$OUT/trace.$1"; }
-counts() { # scenario module…
-        local s=$1; shift
-        local line="count $s finit=$(n_finit $s) init=$(n_init $s) load_module=$(n_load $s)"
-        for m in "$@"; do line="$line $m:read=$(n_read $s $m),created=$(n_created $s $m)"; done
-        say "$line"
-}
-
-load() { varlinkctl call --timeout=120 $SOCK io.modcoalesced.Manager.Load "$1"; }
-burst() { /usr/local/lib/mc-vm/burst.py "$@"; }
-field() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {}, d))" "$1"; }
-getstat() { varlinkctl call $SOCK io.modcoalesced.Manager.GetStats '{}' |
-        python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 
 # -- boot: what coldplug loaded, and how often each module reached the kernel --------------------
 udevadm settle --timeout=120

@@ -1,0 +1,118 @@
+#!/usr/bin/python3
+"""bench-burst.py LOADER N MODULE... — one burst of N concurrent requests for the same modules,
+all of them in every request, and one JSON line about it: start and end (CLOCK_MONOTONIC, s),
+wall time, per-request latency p50/p99 (ms), successes, failures, and for `modprobe` the CPU time
+of the N processes (from wait4's rusage: exact, whatever their number).
+
+LOADER `modprobe`: N `modprobe -a MODULE...` processes started at once.
+LOADER `varlink`:  N connections to modcoalesced, each sending one Load, all written before any
+                   reply is read (so that they overlap even under software emulation)."""
+import json
+import os
+import resource
+import selectors
+import socket
+import sys
+import time
+
+SOCK = "/run/modcoalesced/io.modcoalesced.Manager"
+
+
+def percentile(values, p):
+    if not values:
+        return 0.0
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def set_oom_score_adj(value):
+    try:
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write(str(value))
+    except OSError:
+        pass
+
+
+def burst_modprobe(n, modules):
+    argv = ["/usr/sbin/modprobe", "-a", *modules]
+    devnull = os.open(os.devnull, os.O_RDWR)
+    actions = [(os.POSIX_SPAWN_DUP2, devnull, 1), (os.POSIX_SPAWN_DUP2, devnull, 2)]
+    started = {}
+    # The runner is exempt from the OOM killer (bench.sh); the loaders must not be.
+    set_oom_score_adj(0)
+    t0 = time.monotonic()
+    for _ in range(n):
+        started[os.posix_spawn(argv[0], argv, {}, file_actions=actions)] = time.monotonic()
+    set_oom_score_adj(-1000)
+    latencies, ok, failed, cpu = [], 0, 0, 0.0
+    while started:
+        pid, status, usage = os.wait4(-1, 0)
+        t = time.monotonic()
+        if pid not in started:
+            continue
+        latencies.append(t - started.pop(pid))
+        cpu += usage.ru_utime + usage.ru_stime
+        if os.waitstatus_to_exitcode(status) == 0:
+            ok += 1
+        else:
+            failed += 1
+    return t0, time.monotonic(), latencies, ok, failed, {"cpu_s": round(cpu, 4)}
+
+
+def burst_varlink(n, modules):
+    request = json.dumps({"method": "io.modcoalesced.Manager.Load",
+                          "parameters": {"modules": modules}}).encode() + b"\0"
+    t0 = time.monotonic()
+    conns, sent = [], {}
+    for _ in range(n):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(SOCK)
+        conns.append(s)
+    for s in conns:
+        s.sendall(request)
+        sent[s] = time.monotonic()
+    sel = selectors.DefaultSelector()
+    bufs = {}
+    for s in conns:
+        s.setblocking(False)
+        sel.register(s, selectors.EVENT_READ)
+        bufs[s] = b""
+    latencies, ok, failed, errors = [], 0, 0, {}
+    pending = n
+    while pending:
+        events = sel.select(timeout=300)
+        if not events:
+            break
+        for key, _ in events:
+            s = key.fileobj
+            data = s.recv(65536)
+            bufs[s] += data
+            if data and not bufs[s].endswith(b"\0"):
+                continue
+            sel.unregister(s)
+            pending -= 1
+            latencies.append(time.monotonic() - sent[s])
+            reply = json.loads(bufs[s][:-1]) if data else {"error": "disconnected"}
+            if "error" in reply:
+                failed += 1
+                errors[reply["error"]] = errors.get(reply["error"], 0) + 1
+            else:
+                ok += 1
+            s.close()
+    failed += pending
+    return t0, time.monotonic(), latencies, ok, failed, {"errors": errors}
+
+
+def main():
+    loader, n, modules = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    run = burst_modprobe if loader == "modprobe" else burst_varlink
+    t0, t1, latencies, ok, failed, extra = run(n, modules)
+    print(json.dumps({"start": round(t0, 4), "end": round(t1, 4), "wall_s": round(t1 - t0, 4),
+                      "p50_ms": round(percentile(latencies, 50) * 1000, 2),
+                      "p99_ms": round(percentile(latencies, 99) * 1000, 2),
+                      "ok": ok, "failed": failed, **extra}))
+
+
+main()
