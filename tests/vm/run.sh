@@ -189,10 +189,10 @@ if [ "$mode" = daemon ]; then
         check i "50 concurrent mount -t xfs: $(grep -c 'module_request: fs-xfs' $OUT/trace.i) request_module(fs-xfs) calls through the shim, xfs read once, created once" \
                 test "$(n_read i xfs)" = 1 -a "$(n_created i xfs)" = 1 -a -e /sys/module/xfs
         # The same storm with the stock modprobe as the kernel's.
-        sysctl -q -w kernel.modprobe=/usr/sbin/modprobe
+        echo /usr/sbin/modprobe >/proc/sys/kernel/modprobe # no sysctl(8) in the image
         mount_storm istock
         counts istock xfs
-        sysctl -q -w kernel.modprobe=/usr/libexec/modcoalesced-modprobe
+        echo /usr/libexec/modcoalesced-modprobe >/proc/sys/kernel/modprobe # no sysctl(8) in the image
         # With the daemon stopped, the shim's fallback still loads the module.
         modprobe -r xfs libcrc32c 2>/dev/null
         systemctl stop modcoalesced.socket modcoalesced.service
@@ -224,10 +224,10 @@ if [ "$mode" = daemon ]; then
                 -a "$(cat /sys/module/mc_storm/parameters/succeeded 2>/dev/null)" = 32 \
                 -a "$(n_created j mc_post)" = 1 -a "$(n_load j)" = 2
         # The same with the stock modprobe as the kernel's: recorded, not judged.
-        sysctl -q -w kernel.modprobe=/usr/sbin/modprobe
+        echo /usr/sbin/modprobe >/proc/sys/kernel/modprobe # no sysctl(8) in the image
         thread_storm jstock
         counts jstock mc_storm mc_post
-        sysctl -q -w kernel.modprobe=/usr/libexec/modcoalesced-modprobe
+        echo /usr/libexec/modcoalesced-modprobe >/proc/sys/kernel/modprobe # no sysctl(8) in the image
 fi
 if [ "$mode" = demo ]; then
         # The storm: hundreds of concurrent requests for real modules (plus a coldplug re-trigger)
