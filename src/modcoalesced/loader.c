@@ -173,12 +173,9 @@ static int xz_file_kernel_decodable(LoadJob *j, Kernel *k, int fd)
         uint8_t headers[XZ_KERNEL_HEADERS_MAX];
         ssize_t n;
 
-        do
-                n = kernel_pread(k, fd, headers, sizeof(headers), 0);
-        while (n == -EINTR || n == -EAGAIN);
+        n = read_at(j, k, fd, headers, sizeof(headers), 0);
         if (n < 0)
                 return (int) n;
-        j->bytes_read += (uint64_t) n;
         return xz_kernel_decodable(headers, (size_t) n);
 }
 

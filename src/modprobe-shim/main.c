@@ -105,7 +105,7 @@ int main(int argc, char *argv[])
                  * for the requests after this one, and this one goes to the real modprobe
                  * rather than wait, since the kernel may be asking from inside something the
                  * daemon's start-up itself does (PID 1 does at boot). */
-                fd = reply_connect(socket_path());
+                safe_close(reply_connect(socket_path()));
                 return real_modprobe(argv, "modcoalesced is not serving yet");
         }
         fd = reply_connect(socket_path());
