@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <systemd/sd-varlink.h>
 
+#include "connection.h"
 #include "listener.h"
 #include "load-params.h"
 #include "log.h"
@@ -29,6 +30,7 @@ typedef struct LoadCall LoadCall;
 
 struct Server {
         sd_varlink_server *varlink;
+        ConnectionSet *connections;
         Listener *listener;
         Engine *engine;
         Resolver *resolver;
@@ -54,22 +56,33 @@ static Server *server_of(sd_varlink *link)
         return sd_varlink_server_get_userdata(sd_varlink_get_server(link));
 }
 
+/* What a connection is busy with: NULL, its waiting LoadCall, or &over_limit_marker. */
+static void *call_of(sd_varlink *link)
+{
+        Connection *conn = connection_of(link);
+
+        return conn ? connection_get_userdata(conn) : NULL;
+}
+
 /* -- events for Monitor ------------------------------------------------------------------------ */
 
 static void server_notify_monitors(Server *s, const char *event, const char *module, int error,
         bool has_error, const char *coalesced)
 {
+        int k;
+
         for (size_t i = 0; i < SERVER_MAX_MONITORS; i++) {
                 if (!s->monitors[i])
                         continue;
-                (void) sd_varlink_notifybo(s->monitors[i],
-                        SD_JSON_BUILD_PAIR_STRING("event", event),
+                k = sd_varlink_notifybo(s->monitors[i], SD_JSON_BUILD_PAIR_STRING("event", event),
                         SD_JSON_BUILD_PAIR_STRING("module", module),
                         SD_JSON_BUILD_PAIR_CONDITION(
                                 has_error, "errno", SD_JSON_BUILD_INTEGER(-error)),
                         SD_JSON_BUILD_PAIR_CONDITION(
                                 !!coalesced, "coalesced", SD_JSON_BUILD_STRING(coalesced)),
                         SD_JSON_BUILD_PAIR_UNSIGNED("timestampUSec", now_usec()));
+                if (k >= 0)
+                        connection_kick(connection_of(s->monitors[i]));
         }
 }
 
@@ -222,6 +235,7 @@ static void load_call_reply(LoadCall *c, Request *r)
         k = build_results(c, r, &results);
         if (k < 0) {
                 (void) sd_varlink_error_errno(c->link, k);
+                connection_kick(connection_of(c->link));
                 return;
         }
         failed = request_failure(c, r, &i);
@@ -239,13 +253,14 @@ static void load_call_reply(LoadCall *c, Request *r)
                         SD_JSON_BUILD_PAIR_VARIANT("modules", results));
         if (k < 0)
                 log_debug_errno(k, "Failed to send a Load reply: %m");
+        connection_kick(connection_of(c->link));
 }
 
 static void load_call_free(LoadCall *c)
 {
         if (c->request) {
                 /* It was waiting: give back the connection. */
-                sd_varlink_set_userdata(c->link, NULL);
+                connection_set_userdata(connection_of(c->link), NULL);
                 sd_varlink_unref(c->link);
                 c->server->n_pending--;
         }
@@ -272,7 +287,7 @@ static int vl_method_Load(sd_varlink *link, sd_json_variant *parameters,
         Request *req;
         int k;
 
-        if (sd_varlink_get_userdata(link) == &over_limit_marker)
+        if (call_of(link) == &over_limit_marker)
                 return sd_varlink_errorbo(link, VL_ERROR_TOO_MANY_REQUESTS,
                         SD_JSON_BUILD_PAIR_UNSIGNED("limit", s->config.max_connections));
         if (s->stopping)
@@ -320,7 +335,7 @@ static int vl_method_Load(sd_varlink *link, sd_json_variant *parameters,
                 /* Deferred: the reply comes from on_request_done(). */
                 c->request = req;
                 sd_varlink_ref(link);
-                sd_varlink_set_userdata(link, c);
+                connection_set_userdata(connection_of(link), c);
                 s->n_pending++;
         }
         return 0;
@@ -510,6 +525,23 @@ static bool fd_in_reserve(int fd)
                 (rlim_t) fd + SERVER_FDS_RESERVED >= rl.rlim_cur;
 }
 
+/* A connection the library took: from now on driven by our ConnectionSet. */
+static int server_serve(Server *s, sd_varlink *link, unsigned n_before)
+{
+        Connection *conn;
+        int k;
+
+        k = connection_new(&conn, s->connections, link);
+        if (k < 0) {
+                log_warning_errno(k, "Failed to set up a connection: %m");
+                (void) sd_varlink_close(link);
+                return k;
+        }
+        if (n_before + 1 > s->config.max_connections)
+                connection_set_userdata(conn, &over_limit_marker);
+        return 0;
+}
+
 static void on_accept(int fd, void *userdata)
 {
         Server *s = userdata;
@@ -521,14 +553,13 @@ static void on_accept(int fd, void *userdata)
                 server_refuse(s, fd);
                 return;
         }
-        if (n + 1 > s->config.max_connections)
-                sd_varlink_set_userdata(link, &over_limit_marker);
+        (void) server_serve(s, link, n);
 }
 
 static void on_disconnect(sd_varlink_server *vs, sd_varlink *link, void *userdata)
 {
         Server *s = userdata;
-        void *u = sd_varlink_get_userdata(link);
+        void *u = call_of(link);
 
         if (u && u != &over_limit_marker) {
                 LoadCall *c = u;
@@ -539,6 +570,7 @@ static void on_disconnect(sd_varlink_server *vs, sd_varlink *link, void *userdat
         for (size_t i = 0; i < SERVER_MAX_MONITORS; i++)
                 if (s->monitors[i] == link)
                         s->monitors[i] = sd_varlink_unref(link);
+        connection_free(connection_of(link));
 }
 
 /* Every connection holds a descriptor: the limits stay inside RLIMIT_NOFILE, with room for the
@@ -607,7 +639,8 @@ int server_new(Server **ret, sd_event *event, Engine *engine, Resolver *resolver
         k = sd_varlink_server_bind_disconnect(s->varlink, on_disconnect);
         if (k < 0)
                 return k;
-        k = sd_varlink_server_attach_event(s->varlink, event, SD_EVENT_PRIORITY_NORMAL);
+        /* Not attached to the event loop: connection.c drives the connections. */
+        k = connection_set_new(&s->connections, event);
         if (k < 0)
                 return k;
         k = listener_new(&s->listener, event, on_accept, s);
@@ -624,6 +657,8 @@ Server *server_free(Server *s)
                 return NULL;
         if (s->engine)
                 engine_set_event_func(s->engine, NULL, NULL);
+        /* Closing them cancels what they wait for, while the engine is still there. */
+        s->connections = connection_set_free(s->connections);
         for (size_t i = 0; i < SERVER_MAX_MONITORS; i++)
                 s->monitors[i] = sd_varlink_unref(s->monitors[i]);
         listener_free(s->listener);
@@ -645,9 +680,16 @@ int server_listen_address(Server *s, const char *path, mode_t mode)
 int server_add_connection(Server *s, int fd)
 {
         sd_varlink *link = NULL; /* the server's reference, not ours */
+        unsigned n = sd_varlink_server_current_connections(s->varlink);
+        int k;
 
         /* Counted like an accepted one: the limits read the library's own connection count. */
-        return sd_varlink_server_add_connection(s->varlink, fd, &link);
+        k = sd_varlink_server_add_connection(s->varlink, fd, &link);
+        if (k < 0)
+                return k;
+        /* The fd is the link's now: if it cannot be served, it is closed like a failed accept. */
+        (void) server_serve(s, link, n);
+        return 0;
 }
 
 void server_stop_accepting(Server *s)
