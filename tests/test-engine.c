@@ -754,6 +754,48 @@ static void test_timeout_and_late_completion(void **state)
         harness_done(&h);
 }
 
+/* A plan whose first module outlasts the request timeout: every waiter is answered "timed out",
+ * and one of them carries on for nobody: once the dependency is in, the module after it is
+ * loaded too (the device still wants it), once, and the request ends. */
+static void test_timeout_carries_the_plan_on(void **state)
+{
+        _cleanup_(plan_unrefp) Plan *p = NULL;
+        EngineConfig config = { .request_timeout_usec = 100 * USEC_PER_MSEC };
+        EngineStats st;
+        Harness h;
+
+        harness_init(&h, &config, COMPRESSION_XZ);
+        harness_start(&h);
+        p = plan_for(&h, "mc_user1"); /* mc_shared, then mc_user1 */
+        assert_int_equal(p->n_modules, 2);
+        kernel_fake_hold(h.fake, "mc_shared");
+        for (int i = 0; i < 10; i++)
+                submit(&h, p);
+        run_until(&h, 10);
+        for (size_t i = 0; i < 10; i++) {
+                assert_int_equal(h.records[i].error, -ETIME);
+                assert_string_equal(h.records[i].failed, "mc_shared");
+        }
+        st = engine_stats(h.engine);
+        assert_int_equal(st.requests_timed_out, 10);
+        assert_int_equal(st.requests_carried_on, 1);
+        /* The orphan keeps the daemon busy (no idle exit) until its plan is done. */
+        assert_int_equal(engine_n_requests(h.engine), 1);
+        assert_int_equal(kernel_fake_loads(h.fake, "mc_user1"), 0);
+        kernel_fake_release(h.fake, "mc_shared");
+        for (int i = 0; i < 100 && engine_n_requests(h.engine) > 0; i++)
+                run_for(&h, 10 * USEC_PER_MSEC);
+        assert_int_equal(engine_n_requests(h.engine), 0);
+        assert_int_equal(kernel_fake_loads(h.fake, "mc_shared"), 1);
+        assert_int_equal(kernel_fake_loads(h.fake, "mc_user1"), 1);
+        /* Nobody was answered twice. */
+        assert_int_equal(h.n_records, 10);
+        submit(&h, p);
+        assert_int_equal(h.n_records, 11);
+        assert_int_equal(result_of(&h.records[10], 1)->outcome, OUTCOME_ALREADY_LOADED);
+        harness_done(&h);
+}
+
 /* -- the loader -------------------------------------------------------------------------------- */
 
 static void test_pool_bound(void **state)
@@ -1135,6 +1177,7 @@ int main(void)
                 cmocka_unit_test(test_failure_memory_dropped_on_resources_change),
                 cmocka_unit_test(test_cancelled_waiter),
                 cmocka_unit_test(test_timeout_and_late_completion),
+                cmocka_unit_test(test_timeout_carries_the_plan_on),
                 cmocka_unit_test(test_pool_bound),
                 cmocka_unit_test(test_kernel_decompression_enosys),
 #if HAVE_XZ

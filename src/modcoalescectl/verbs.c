@@ -155,6 +155,7 @@ int verb_stats(const CtlOptions *o)
                 "requests",
                 "requestsFailed",
                 "requestsTimedOut",
+                "requestsCarriedOn",
                 "requestsCancelled",
                 "moduleRequests",
                 "coalescedByName",

@@ -102,6 +102,7 @@ struct Request {
         uint32_t index;
         int32_t error;
         bool in_pending;
+        bool orphan; /* answered (timed out), carrying on with its plan for nobody */
         unsigned flags; /* ENGINE_REQUEST_* */
         uint64_t failed_groups; /* plan groups that lost a hard module */
         const char *failed_module; /* points into plan */
@@ -119,7 +120,8 @@ struct Engine {
         Hashmap *modules; /* name → Module */
         Hashmap *by_inode; /* InodeKey → Module whose load or live instance uses that file */
         LIST_HEAD(Request) pending;
-        unsigned n_requests, n_waiting, n_in_flight;
+        LIST_HEAD(Request) orphans;
+        unsigned n_requests, n_waiting, n_in_flight, n_orphans;
         LIST_HEAD(Module) polled;
         sd_event_source *timeout_source, *poll_source;
         EngineEventFunc event_func;
@@ -644,6 +646,10 @@ static void request_free(Request *r)
                 LIST_REMOVE(pending, e->pending, r);
                 engine_arm_timeout(e);
         }
+        if (r->orphan) {
+                LIST_REMOVE(pending, e->orphans, r);
+                e->n_orphans--;
+        }
         e->n_requests--;
         plan_unref(r->plan);
         free(r);
@@ -653,6 +659,11 @@ static void request_finish(Request *r, int error, const char *module)
 {
         Engine *e = r->engine;
 
+        if (r->orphan) {
+                /* Its client had its answer when it timed out. */
+                request_free(r);
+                return;
+        }
         r->error = error;
         r->failed_module = module;
         if (error < 0) {
@@ -748,6 +759,49 @@ usec_t request_age(const Request *r)
 
 /* -- timers ------------------------------------------------------------------------------------ */
 
+/* Whether a timed-out request should carry on with its plan once its client has the answer:
+ * the modules after the one that took too long are still wanted (the devices are there, and
+ * every other request for the same device timed out alike), and nobody else would load them.
+ * One orphan per plan is enough; their number is bounded. */
+static bool request_should_carry_on(Request *r)
+{
+        Engine *e = r->engine;
+        Request *o;
+
+        if (r->index + 1 >= r->plan->n_modules || e->n_orphans >= ENGINE_ORPHANS_MAX)
+                return false;
+        LIST_FOREACH (pending, o, e->orphans)
+                if (o->plan == r->plan)
+                        return false;
+        return true;
+}
+
+/* Answers the client "timed out" and keeps the request going, waiting where it waits. */
+static void request_orphan(Request *r)
+{
+        Engine *e = r->engine;
+        RequestResult *res = &r->results[r->index];
+
+        LIST_REMOVE(pending, e->pending, r);
+        r->in_pending = false;
+        r->error = -ETIME;
+        r->failed_module = r->plan->modules[r->index].name;
+        e->stats.requests_failed++;
+        e->stats.requests_done++;
+        if (r->done)
+                r->done(r, r->userdata);
+        r->done = NULL;
+        r->userdata = NULL;
+        r->error = 0;
+        r->failed_module = NULL;
+        res->outcome = OUTCOME_PENDING;
+        res->error = 0;
+        r->orphan = true;
+        LIST_APPEND(pending, e->orphans, r);
+        e->n_orphans++;
+        e->stats.requests_carried_on++;
+}
+
 static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 {
         Engine *e = userdata;
@@ -759,13 +813,17 @@ static int on_timeout(sd_event_source *s, uint64_t usec, void *userdata)
                 const PlanModule *pm = &r->plan->modules[r->index];
                 RequestResult *res = &r->results[r->index];
 
-                module_unwait(r);
                 res->outcome = OUTCOME_TIMED_OUT;
                 res->error = -ETIME;
                 res->waited = (uint32_t) (now - r->module_started);
                 e->stats.requests_timed_out++;
                 log_debug("Request for %s timed out after %" PRIu64 " ms.", pm->name,
                         (now - r->started) / USEC_PER_MSEC);
+                if (request_should_carry_on(r)) {
+                        request_orphan(r);
+                        continue;
+                }
+                module_unwait(r);
                 request_finish(r, -ETIME, pm->name);
         }
         engine_arm_timeout(e);
@@ -880,6 +938,8 @@ Engine *engine_free(Engine *e)
         /* Workers first: no completion may arrive for a freed module. */
         e->loader = loader_free(e->loader);
         while ((r = e->pending.head))
+                request_free(r);
+        while ((r = e->orphans.head))
                 request_free(r);
         while ((m = hashmap_steal_first(e->modules)))
                 module_free(m);

@@ -20,6 +20,8 @@ typedef struct Module Module;
 #define ENGINE_FAILURE_MEMORY_USEC_DEFAULT (5 * USEC_PER_SEC)
 /* Well inside udev's 180 s event timeout (it warns at 60 s). */
 #define ENGINE_REQUEST_TIMEOUT_USEC_DEFAULT (50 * USEC_PER_SEC)
+/* Timed-out requests that carry on with the rest of their plan, one per plan, at most. */
+#define ENGINE_ORPHANS_MAX 64u
 /* How often a module that someone else is loading or unloading is looked at again. */
 #define ENGINE_FOREIGN_POLL_USEC (50 * USEC_PER_MSEC)
 
@@ -66,6 +68,7 @@ typedef struct EngineStats {
         uint64_t requests_done;
         uint64_t requests_failed;
         uint64_t requests_timed_out;
+        uint64_t requests_carried_on; /* timed out, plan carried on for nobody (an orphan) */
         uint64_t requests_cancelled;
         uint64_t module_requests; /* plan entries processed */
         uint64_t coalesced_by_name;
@@ -131,7 +134,9 @@ int engine_start(Engine *e);
 
 /* Starts a request for the plan. `generation` is the resolver's: when it changes, remembered
  * failures are forgotten. `done` runs exactly once, on the loop, when every module of the plan
- * has settled (or the request timed out); the engine frees the request when it returns. Unless
+ * has settled (or the request timed out); the engine frees the request when it returns (a
+ * request that timed out before the last module of its plan may instead carry on with the rest
+ * of its plan, for nobody: its devices still want those modules). Unless
  * it is cancelled first: then `done` never runs. Returns 1 when the request was answered at
  * once (`done` has run, *ret is NULL), 0 when it waits (*ret is the request), or -errno with
  * nothing started and `done` not called. */

@@ -438,6 +438,7 @@ static int finish_stats(sd_varlink *link, Collect *c)
         return sd_varlink_replybo(link, SD_JSON_BUILD_PAIR_UNSIGNED("requests", st.requests),
                 SD_JSON_BUILD_PAIR_UNSIGNED("requestsFailed", st.requests_failed),
                 SD_JSON_BUILD_PAIR_UNSIGNED("requestsTimedOut", st.requests_timed_out),
+                SD_JSON_BUILD_PAIR_UNSIGNED("requestsCarriedOn", st.requests_carried_on),
                 SD_JSON_BUILD_PAIR_UNSIGNED("requestsCancelled", st.requests_cancelled),
                 SD_JSON_BUILD_PAIR_UNSIGNED("moduleRequests", st.module_requests),
                 SD_JSON_BUILD_PAIR_UNSIGNED("coalescedByName", st.coalesced_by_name),

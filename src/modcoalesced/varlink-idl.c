@@ -97,6 +97,9 @@ static SD_VARLINK_DEFINE_METHOD(GetStats, SD_VARLINK_FIELD_COMMENT("Load request
         SD_VARLINK_DEFINE_OUTPUT(requestsFailed, SD_VARLINK_INT, 0),
         SD_VARLINK_FIELD_COMMENT("Requests that timed out"),
         SD_VARLINK_DEFINE_OUTPUT(requestsTimedOut, SD_VARLINK_INT, 0),
+        SD_VARLINK_FIELD_COMMENT("Of those, requests whose plan went on loading its remaining "
+                                 "modules after the answer (one per plan)"),
+        SD_VARLINK_DEFINE_OUTPUT(requestsCarriedOn, SD_VARLINK_INT, 0),
         SD_VARLINK_FIELD_COMMENT("Requests whose client left before the answer"),
         SD_VARLINK_DEFINE_OUTPUT(requestsCancelled, SD_VARLINK_INT, 0),
         SD_VARLINK_FIELD_COMMENT("Modules named by plans (dependencies included)"),
@@ -184,7 +187,7 @@ static SD_VARLINK_DEFINE_ERROR(PermissionDenied);
 
 static SD_VARLINK_DEFINE_ERROR(TimedOut,
         SD_VARLINK_FIELD_COMMENT("The module still loading when the request gave up; the load "
-                                 "itself goes on"),
+                                 "itself goes on, and so does the rest of the plan"),
         SD_VARLINK_DEFINE_FIELD(module, SD_VARLINK_STRING, 0));
 
 static SD_VARLINK_DEFINE_ERROR(InvalidInput,
