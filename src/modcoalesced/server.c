@@ -658,7 +658,9 @@ Server *server_free(Server *s)
                 return NULL;
         if (s->engine)
                 engine_set_event_func(s->engine, NULL, NULL);
-        /* Closing them cancels what they wait for, while the engine is still there. */
+        /* Closing them sends what is queued (the answers of a drain) and cancels what they
+         * wait for, while the engine is still there; a call read meanwhile gets ShuttingDown. */
+        s->stopping = true;
         s->connections = connection_set_free(s->connections);
         for (size_t i = 0; i < SERVER_MAX_MONITORS; i++)
                 s->monitors[i] = sd_varlink_unref(s->monitors[i]);
