@@ -11,8 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include <systemd/sd-event.h>
@@ -103,9 +107,16 @@ static void client_send(int fd, const char *text)
 /* Runs the loop until cond() holds (or 20 s pass: a failure). */
 static void run_until(bool (*cond)(void *), void *arg)
 {
-        for (unsigned i = 0; i < 200000 && !cond(arg); i++)
+        struct timespec ts;
+        uint64_t deadline;
+
+        assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
+        deadline = (uint64_t) ts.tv_sec + 20;
+        while (!cond(arg)) {
+                assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &ts), 0);
+                assert_true((uint64_t) ts.tv_sec < deadline);
                 assert_true(sd_event_run(event, 100 * 1000) >= 0);
-        assert_true(cond(arg));
+        }
 }
 
 static bool held_reach(void *arg)
@@ -255,6 +266,35 @@ static void test_half_closed_client_still_gets_its_reply(void **state)
         close(fd);
 }
 
+/* sd-varlink closes a connection in the middle of its processing (a protocol error) while a
+ * forked child still holds the socket: the close of our descriptor does not take the file out
+ * of epoll then, so the watch must be gone before it, or the peer's hang-up later arrives for a
+ * freed event source. */
+static void test_closed_while_a_child_holds_the_socket(void **state)
+{
+        unsigned one = 1;
+        int fd = client_new(), status;
+        pid_t pid;
+
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                /* Only the server's end stays open here, as long as the test runs. */
+                close(fd);
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+                pause();
+                _exit(0);
+        }
+        client_send(fd, "{]");
+        run_until(disconnects_reach, &one);
+        close(fd);
+        for (unsigned i = 0; i < 20; i++)
+                assert_true(sd_event_run(event, 1000) >= 0);
+        assert_int_equal(connection_set_size(set), 0);
+        assert_int_equal(kill(pid, SIGKILL), 0);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+}
+
 static void test_freeing_the_set_closes_every_connection(void **state)
 {
         enum { N = 10 };
@@ -288,6 +328,8 @@ int main(void)
                         test_vanished_waiter_is_disconnected_at_once, setup, teardown),
                 cmocka_unit_test_setup_teardown(
                         test_half_closed_client_still_gets_its_reply, setup, teardown),
+                cmocka_unit_test_setup_teardown(
+                        test_closed_while_a_child_holds_the_socket, setup, teardown),
                 cmocka_unit_test_setup_teardown(
                         test_freeing_the_set_closes_every_connection, setup, teardown),
         };

@@ -149,6 +149,7 @@ ConnectionSet *connection_set_free(ConnectionSet *set)
                 for (unsigned i = 0; i < CONNECTION_STEPS_MAX && !c->dead; i++)
                         if (sd_varlink_process(c->link) <= 0)
                                 break;
+                c->io = sd_event_source_disable_unref(c->io);
                 (void) sd_varlink_close(c->link);
                 /* Freed by the disconnect callback, or by us if there is none. */
                 connection_destroy(c);
@@ -195,6 +196,10 @@ void connection_free(Connection *c)
 {
         if (!c)
                 return;
+        /* Out of epoll now, before sd-varlink closes the socket: a forked child (an install
+         * command) may still hold the socket, and an epoll entry outlives the close of our
+         * descriptor as long as the file lives, with a pointer to a freed source. */
+        c->io = sd_event_source_disable_unref(c->io);
         if (c->busy) {
                 c->dead = true;
                 return;
