@@ -40,3 +40,15 @@ int fixture_teardown(Fixture *f)
         snprintf(cmd, sizeof(cmd), "rm -rf --one-file-system %s", f->dir);
         return system(cmd) == 0 ? 0 : -1;
 }
+
+Fixture fx;
+
+int fixture_group_setup(void **state)
+{
+        return fixture_setup(&fx);
+}
+
+int fixture_group_teardown(void **state)
+{
+        return fixture_teardown(&fx);
+}

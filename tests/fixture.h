@@ -14,3 +14,8 @@ typedef struct Fixture {
 /* Runs $MC_FIXTURE_SCRIPT; 0 or -1 (cmocka group setup convention). */
 int fixture_setup(Fixture *f);
 int fixture_teardown(Fixture *f);
+
+/* The fixture of a test program whose cmocka group uses these two as its setup and teardown. */
+extern Fixture fx;
+int fixture_group_setup(void **state);
+int fixture_group_teardown(void **state);

@@ -24,8 +24,6 @@
 #include "resolver.h"
 #include "xz-kernel.h"
 
-static Fixture fx;
-
 #define MAX_RESULTS 8
 
 typedef struct Record {
@@ -141,6 +139,13 @@ static Request *submit(Harness *h, Plan *p)
         assert_true(
                 engine_submit(h->engine, p, resolver_generation(h->resolver), on_done, h, &r) >= 0);
         return r;
+}
+
+/* The same plan n times, as n clients would ask for it. */
+static void submit_n(Harness *h, Plan *p, unsigned n)
+{
+        for (unsigned i = 0; i < n; i++)
+                submit(h, p);
 }
 
 static void run_until(Harness *h, size_t n_records)
@@ -260,8 +265,7 @@ static void test_thousand_waiters_kernel_path(void **state)
         harness_start(&h);
         p = plan_single("mc_user1", fixture_path("mc_user1.ko.xz"), NULL);
         kernel_fake_hold(h.fake, "mc_user1");
-        for (int i = 0; i < 1000; i++)
-                submit(&h, p);
+        submit_n(&h, p, 1000);
         assert_true(kernel_fake_wait_blocked(h.fake, "mc_user1", 1, 5 * USEC_PER_SEC));
         kernel_fake_release(h.fake, "mc_user1");
         run_until(&h, 1000);
@@ -449,8 +453,7 @@ static void test_coming_waits_without_insert(void **state)
         kernel_fake_set_state(h.fake, "mc_c", KERNEL_MODULE_COMING);
         harness_start(&h);
         p = plan_for(&h, "mc_c");
-        for (int i = 0; i < 10; i++)
-                submit(&h, p);
+        submit_n(&h, p, 10);
         run_for(&h, 200 * USEC_PER_MSEC);
         assert_int_equal(h.n_records, 0);
         assert_int_equal(kernel_fake_counts(h.fake).opens, 0);
@@ -493,8 +496,7 @@ static void test_going_waits_then_loads_once(void **state)
         kernel_fake_set_state(h.fake, "mc_c", KERNEL_MODULE_GOING);
         harness_start(&h);
         p = plan_for(&h, "mc_c");
-        for (int i = 0; i < 20; i++)
-                submit(&h, p);
+        submit_n(&h, p, 20);
         run_for(&h, 150 * USEC_PER_MSEC);
         assert_int_equal(h.n_records, 0);
         assert_int_equal(kernel_fake_counts(h.fake).finit_calls, 0);
@@ -519,8 +521,7 @@ static void test_ebusy_is_never_answered(void **state)
         harness_start(&h);
         kernel_fake_set_state(h.fake, "mc_c", KERNEL_MODULE_GOING); /* after the scan */
         p = plan_for(&h, "mc_c");
-        for (int i = 0; i < 5; i++)
-                submit(&h, p);
+        submit_n(&h, p, 5);
         run_for(&h, 150 * USEC_PER_MSEC);
         assert_int_equal(h.n_records, 0);
         assert_int_equal(kernel_fake_counts(h.fake).finit_calls, 1);
@@ -624,8 +625,7 @@ static void test_failure_memory(void **state)
         harness_start(&h);
         p = plan_for(&h, "mc_fail");
         kernel_fake_set_result(h.fake, "mc_fail", -ENODEV);
-        for (int i = 0; i < 200; i++)
-                submit(&h, p);
+        submit_n(&h, p, 200);
         run_until(&h, 200);
         assert_int_equal(kernel_fake_loads(h.fake, "mc_fail"), 1);
         for (size_t i = 0; i < 200; i++) {
@@ -736,8 +736,7 @@ static void test_timeout_and_late_completion(void **state)
         harness_start(&h);
         p = plan_for(&h, "mc_c");
         kernel_fake_hold(h.fake, "mc_c");
-        for (int i = 0; i < 10; i++)
-                submit(&h, p);
+        submit_n(&h, p, 10);
         run_until(&h, 10);
         for (size_t i = 0; i < 10; i++) {
                 assert_int_equal(h.records[i].error, -ETIME);
@@ -769,8 +768,7 @@ static void test_timeout_carries_the_plan_on(void **state)
         p = plan_for(&h, "mc_user1"); /* mc_shared, then mc_user1 */
         assert_int_equal(p->n_modules, 2);
         kernel_fake_hold(h.fake, "mc_shared");
-        for (int i = 0; i < 10; i++)
-                submit(&h, p);
+        submit_n(&h, p, 10);
         run_until(&h, 10);
         for (size_t i = 0; i < 10; i++) {
                 assert_int_equal(h.records[i].error, -ETIME);
@@ -845,8 +843,7 @@ static void test_kernel_decompression_enosys(void **state)
         harness_start(&h);
         kernel_fake_set_compressed_error(h.fake, -ENOSYS);
         p = plan_single("mc_a", fixture_path("mc_a.ko.xz"), NULL);
-        for (int i = 0; i < 10; i++)
-                submit(&h, p);
+        submit_n(&h, p, 10);
         run_until(&h, 10);
         KernelFakeCounts c = kernel_fake_counts(h.fake);
         assert_int_equal(c.opens, 1);
@@ -900,8 +897,7 @@ static void test_kernel_cannot_decode(void **state)
         harness_init(&h, NULL, COMPRESSION_XZ);
         harness_start(&h);
         p = plan_single("mc_a", write_crc64_copy(), NULL);
-        for (int i = 0; i < 10; i++)
-                submit(&h, p);
+        submit_n(&h, p, 10);
         run_until(&h, 10);
         KernelFakeCounts c = kernel_fake_counts(h.fake);
         assert_int_equal(c.opens, 1);
@@ -928,8 +924,7 @@ static void test_module_einval_not_retried(void **state)
         harness_start(&h);
         kernel_fake_set_result(h.fake, "mc_a", -EINVAL);
         p = plan_single("mc_a", fixture_path("mc_a.ko.xz"), NULL);
-        for (int i = 0; i < 10; i++)
-                submit(&h, p);
+        submit_n(&h, p, 10);
         run_until(&h, 10);
         KernelFakeCounts c = kernel_fake_counts(h.fake);
         assert_int_equal(c.opens, 1);
@@ -1015,8 +1010,7 @@ static void test_corrupt_file(void **state)
         harness_init(&h, NULL, COMPRESSION_XZ);
         harness_start(&h);
         p = plan_single("broken", path, NULL);
-        for (int i = 0; i < 5; i++)
-                submit(&h, p);
+        submit_n(&h, p, 5);
         run_until(&h, 5);
         for (size_t i = 0; i < 5; i++)
                 assert_int_equal(h.records[i].error, -EBADMSG);
@@ -1043,8 +1037,7 @@ static void test_install_command_once(void **state)
         p = plan_single("mc_inst", fixture_path("mc_inst.ko"), cmd);
         free(p->modules[0].parameters);
         p->modules[0].parameters = strdup("x=1");
-        for (int i = 0; i < 20; i++)
-                submit(&h, p);
+        submit_n(&h, p, 20);
         run_until(&h, 20);
         assert_non_null(f = fopen(out, "re"));
         while (fgets(line, sizeof(line), f)) {
@@ -1147,16 +1140,6 @@ static void test_in_flight_view(void **state)
         harness_done(&h);
 }
 
-static int setup(void **state)
-{
-        return fixture_setup(&fx);
-}
-
-static int teardown(void **state)
-{
-        return fixture_teardown(&fx);
-}
-
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -1192,5 +1175,5 @@ int main(void)
                 cmocka_unit_test(test_different_parameters_share_the_load),
                 cmocka_unit_test(test_in_flight_view),
         };
-        return cmocka_run_group_tests(tests, setup, teardown);
+        return cmocka_run_group_tests(tests, fixture_group_setup, fixture_group_teardown);
 }

@@ -21,8 +21,6 @@
 #include "kernel-fake.h"
 #include "xz-kernel.h"
 
-static Fixture fx;
-
 /* Linked with -Wl,--wrap=pthread_create: the loader's worker threads come from here, and a test
  * can make the next n creations fail as a system out of threads or memory would. */
 int __real_pthread_create(
@@ -557,16 +555,6 @@ static void test_worker_fails_mid_burst(void **state)
         harness_done(&h);
 }
 
-static int setup(void **state)
-{
-        return fixture_setup(&fx);
-}
-
-static int teardown(void **state)
-{
-        return fixture_teardown(&fx);
-}
-
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -581,5 +569,5 @@ int main(void)
                 cmocka_unit_test(test_worker_cannot_start_while_another_runs),
                 cmocka_unit_test(test_worker_fails_mid_burst),
         };
-        return cmocka_run_group_tests(tests, setup, teardown);
+        return cmocka_run_group_tests(tests, fixture_group_setup, fixture_group_teardown);
 }

@@ -28,49 +28,22 @@ N=10000
 MAX=1000
 
 build=$1
-here=$(cd "$(dirname "$0")" && pwd)
-daemon="$build/tests/modcoalesced-fake"
-tmp=$(mktemp -d /tmp/mc-flood-XXXXXX)
-sock="$tmp/run/io.modcoalesced.Manager"
-pids=()
-
-cleanup() {
-        for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-        wait 2>/dev/null || true
-        rm -rf --one-file-system "$tmp"
-}
-trap cleanup EXIT
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-
-"$here/make-fixture-tree.sh" "$tmp/fx" >/dev/null
-kver=$(cat "$tmp/fx/kver")
-moddir="$tmp/fx/root/lib/modules/$kver"
-export MC_FAKE_KERNEL_DIR="$tmp/kernel"
-export MC_KVER=$kver MC_FIXTURE_ROOT="$tmp/fx/root" MC_FIXTURE_CONF="$tmp/fx/modprobe.d"
+name=flood
+. "$(dirname "$0")/lib-service.sh"
 sanitized=0
 grep -q __asan_init "$daemon" && sanitized=1
 
-# start_daemon [PREFIX…] -- [OPTIONS…]: the daemon behind systemd-socket-activate, under PREFIX.
+# start_daemon [PREFIX…] -- [OPTIONS…]: a fresh daemon and fake kernel, a fresh log.
 start_daemon() {
         local prefix=()
         while [ "$1" != -- ]; do prefix+=("$1"); shift; done
         shift
-        rm -rf "$tmp/run" "$MC_FAKE_KERNEL_DIR"
-        mkdir -p "$tmp/run" "$MC_FAKE_KERNEL_DIR"
-        ${prefix[@]+"${prefix[@]}"} systemd-socket-activate -E MC_FAKE_KERNEL_DIR --fdname=varlink \
-                -l "$sock" "$daemon" --module-dir "$moddir" --idle-timeout 0 \
-                --request-timeout 170000 "$@" 2>"$tmp/daemon.log" &
-        daemon_pid=$!
-        pids+=("$daemon_pid")
-        for _ in $(seq 200); do [ -S "$sock" ] && break; sleep 0.05; done
+        rm -rf "$MC_FAKE_KERNEL_DIR"
+        : >"$tmp/daemon.log"
+        socket_activate ${prefix[@]+"${prefix[@]}"} -- --idle-timeout 0 --request-timeout 170000 "$@"
         # The first connection makes systemd-socket-activate exec the daemon.
         vl GetStats >/dev/null || fail "the daemon did not start: $(cat "$tmp/daemon.log")"
 }
-calls() { grep -c "^$1 $2\$" "$MC_FAKE_KERNEL_DIR/calls" 2>/dev/null || true; }
-vl() { varlinkctl call --timeout=60 "$sock" "io.modcoalesced.Manager.$1" "${2:-{\}}"; }
 alive() { kill -0 "$daemon_pid" 2>/dev/null || fail "the daemon is gone: $(tail "$tmp/daemon.log")"; }
 
 # Asserts flood.py's summary ($1) with a python expression over it (r).

@@ -22,7 +22,6 @@
 #include "modname.h"
 #include "resolver.h"
 
-static Fixture fx;
 static char real_moddir[256];
 
 /* -- modprobe as the reference --------------------------------------------------------------- */

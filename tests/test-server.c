@@ -22,8 +22,6 @@
 #include "server.h"
 #include "varlink-idl.h"
 
-static Fixture fx;
-
 typedef struct Daemon {
         sd_event *event;
         KernelFake *fake;
@@ -655,16 +653,6 @@ static void test_monitor(void **state)
         daemon_stop(&d);
 }
 
-static int setup(void **state)
-{
-        return fixture_setup(&fx);
-}
-
-static int teardown(void **state)
-{
-        return fixture_teardown(&fx);
-}
-
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -681,5 +669,5 @@ int main(void)
                 cmocka_unit_test(test_in_flight_and_stats),
                 cmocka_unit_test(test_monitor),
         };
-        return cmocka_run_group_tests(tests, setup, teardown);
+        return cmocka_run_group_tests(tests, fixture_group_setup, fixture_group_teardown);
 }

@@ -5,56 +5,20 @@
 set -euo pipefail
 
 build=$1
-here=$(cd "$(dirname "$0")" && pwd)
-daemon="$build/tests/modcoalesced-fake"
+name=service
 helper="$build/src/udev-helper/modcoalesced-udev"
 ctl="$build/src/modcoalescectl/modcoalescectl"
-tmp=$(mktemp -d /tmp/mc-service-XXXXXX)
-sock="$tmp/run/io.modcoalesced.Manager"
-pids=()
+. "$(dirname "$0")/lib-service.sh"
 
-cleanup() {
-        for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-        wait 2>/dev/null || true
-        rm -rf --one-file-system "$tmp"
-}
-trap cleanup EXIT
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-
-"$here/make-fixture-tree.sh" "$tmp/fx" >/dev/null
-export MC_KVER=$(cat "$tmp/fx/kver")
-export MC_FIXTURE_ROOT="$tmp/fx/root" MC_FIXTURE_CONF="$tmp/fx/modprobe.d"
-export MC_FAKE_KERNEL_DIR="$tmp/kernel"
-moddir="$MC_FIXTURE_ROOT/lib/modules/$MC_KVER"
-
-# $MC_DAEMON_WRAPPER: a command line the daemon runs under (tools/run-tests: valgrind memcheck,
-# which prints only errors and exits 99 after any). Every daemon that exits by itself must exit
-# 0, and the daemons' stderr must hold no report from the wrapper.
-read -r -a wrapper <<<"${MC_DAEMON_WRAPPER:-}"
+# Every daemon that exits by itself must exit 0, and the daemons' stderr must hold no report
+# from $MC_DAEMON_WRAPPER.
 # Waits (at most $1 s) until the daemon exits by itself, then checks its exit status.
 daemon_exited() {
         timeout "$1" tail --pid="$daemon_pid" -f /dev/null || return 1
         wait "$daemon_pid" || fail "the daemon exited with status $?: $(tail -20 "$tmp/daemon.log")"
 }
 
-# Starts the daemon behind a socket held by systemd-socket-activate (which execs into it).
-start_daemon() {
-        rm -rf "$tmp/run"
-        mkdir -p "$tmp/run" "$MC_FAKE_KERNEL_DIR"
-        systemd-socket-activate -E MC_FAKE_KERNEL_DIR --fdname=varlink -l "$sock" \
-                ${wrapper[@]+"${wrapper[@]}"} \
-                "$daemon" --module-dir "$moddir" --idle-timeout 0 "$@" 2>>"$tmp/daemon.log" &
-        daemon_pid=$!
-        pids+=("$daemon_pid")
-        for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
-        [ -S "$sock" ] || fail "no socket"
-}
-
-calls() { grep -c "^$1 $2\$" "$MC_FAKE_KERNEL_DIR/calls" 2>/dev/null || true; }
-vl() { varlinkctl call --timeout=30 "$sock" "io.modcoalesced.Manager.$1" "${2:-{\}}"; }
+start_daemon() { socket_activate -- --idle-timeout 0 "$@"; }
 
 start_daemon
 

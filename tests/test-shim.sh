@@ -7,49 +7,23 @@
 set -euo pipefail
 
 build=$1
-here=$(cd "$(dirname "$0")" && pwd)
-daemon="$build/tests/modcoalesced-fake"
+name=shim
 shim="$build/src/modprobe-shim/modcoalesced-modprobe"
-tmp=$(mktemp -d /tmp/mc-shim-XXXXXX)
-sock="$tmp/run/io.modcoalesced.Manager"
-pids=()
+. "$(dirname "$0")/lib-service.sh"
 
-cleanup() {
-        for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-        wait 2>/dev/null || true
-        rm -rf --one-file-system "$tmp"
-}
-trap cleanup EXIT
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-
-"$here/make-fixture-tree.sh" "$tmp/fx" >/dev/null
-export MC_KVER=$(cat "$tmp/fx/kver")
-export MC_FIXTURE_ROOT="$tmp/fx/root" MC_FIXTURE_CONF="$tmp/fx/modprobe.d"
-export MC_FAKE_KERNEL_DIR="$tmp/kernel"
 export MODCOALESCED_SOCKET=$sock MODCOALESCED_MODPROBE="$tmp/real-modprobe"
-moddir="$MC_FIXTURE_ROOT/lib/modules/$MC_KVER"
 cat >"$tmp/real-modprobe" <<'SH'
 #!/bin/sh
 echo "$*" >>"$MC_FAKE_KERNEL_DIR/real-modprobe.log"
 SH
 chmod +x "$tmp/real-modprobe"
 
-calls() { grep -c "^$1 $2\$" "$MC_FAKE_KERNEL_DIR/calls" 2>/dev/null || true; }
 real_calls() { grep -c . "$MC_FAKE_KERNEL_DIR/real-modprobe.log" 2>/dev/null || true; }
 
 # The socket is listening; the daemon starts on the first connection.
 start_socket() {
-        rm -rf "$tmp/run" "$MC_FAKE_KERNEL_DIR"
-        mkdir -p "$tmp/run" "$MC_FAKE_KERNEL_DIR"
-        systemd-socket-activate -E MC_FAKE_KERNEL_DIR --fdname=varlink -l "$sock" \
-                "$daemon" --module-dir "$moddir" "$@" 2>>"$tmp/daemon.log" &
-        daemon_pid=$!
-        pids+=("$daemon_pid")
-        for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
-        [ -S "$sock" ] || fail "no socket"
+        rm -rf "$MC_FAKE_KERNEL_DIR"
+        socket_activate -- "$@"
 }
 
 # -- not running yet: the real modprobe answers, the connection starts the daemon ----------------

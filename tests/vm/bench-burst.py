@@ -10,12 +10,10 @@ LOADER `varlink`:  N connections to modcoalesced, each sending one Load, all wri
 import json
 import os
 import resource
-import selectors
-import socket
 import sys
 import time
 
-SOCK = "/run/modcoalesced/io.modcoalesced.Manager"
+from burst import load_burst
 
 
 def percentile(values, p):
@@ -60,47 +58,16 @@ def burst_modprobe(n, modules):
 
 
 def burst_varlink(n, modules):
-    request = json.dumps({"method": "io.modcoalesced.Manager.Load",
-                          "parameters": {"modules": modules}}).encode() + b"\0"
-    t0 = time.monotonic()
-    conns, sent = [], {}
-    for _ in range(n):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.connect(SOCK)
-        conns.append(s)
-    for s in conns:
-        s.sendall(request)
-        sent[s] = time.monotonic()
-    sel = selectors.DefaultSelector()
-    bufs = {}
-    for s in conns:
-        s.setblocking(False)
-        sel.register(s, selectors.EVENT_READ)
-        bufs[s] = b""
-    latencies, ok, failed, errors = [], 0, 0, {}
-    pending = n
-    while pending:
-        events = sel.select(timeout=300)
-        if not events:
-            break
-        for key, _ in events:
-            s = key.fileobj
-            data = s.recv(65536)
-            bufs[s] += data
-            if data and not bufs[s].endswith(b"\0"):
-                continue
-            sel.unregister(s)
-            pending -= 1
-            latencies.append(time.monotonic() - sent[s])
-            reply = json.loads(bufs[s][:-1]) if data else {"error": "disconnected"}
-            if "error" in reply:
-                failed += 1
-                errors[reply["error"]] = errors.get(reply["error"], 0) + 1
-            else:
-                ok += 1
-            s.close()
-    failed += pending
-    return t0, time.monotonic(), latencies, ok, failed, {"errors": errors}
+    t0, answers = load_burst(n, {"modules": modules}, 300)
+    latencies, ok, errors = [], 0, {}
+    for reply, latency in answers:
+        latencies.append(latency)
+        reply = reply or {"error": "disconnected"}
+        if "error" in reply:
+            errors[reply["error"]] = errors.get(reply["error"], 0) + 1
+        else:
+            ok += 1
+    return t0, time.monotonic(), latencies, ok, n - ok, {"errors": errors}
 
 
 def main():

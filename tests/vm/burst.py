@@ -1,45 +1,69 @@
 #!/usr/bin/env python3
 """burst.py N PARAMETERS_JSON — N Load calls at once: N connections opened and written before
 any reply is read, so that they really overlap even under software emulation. Prints one JSON
-summary: successes, error ids, errnos of failed modules, answers from the failure memory."""
+summary: successes, error ids, errnos of failed modules, answers from the failure memory.
+bench-burst.py imports load_burst()."""
 import json
 import selectors
 import socket
 import sys
+import time
 
 SOCK = "/run/modcoalesced/io.modcoalesced.Manager"
-n, params = int(sys.argv[1]), json.loads(sys.argv[2])
-request = json.dumps({"method": "io.modcoalesced.Manager.Load", "parameters": params}).encode() + b"\0"
 
-conns = []
-for _ in range(n):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(SOCK)
-    conns.append(s)
-for s in conns:
-    s.sendall(request)
 
-sel = selectors.DefaultSelector()
-bufs = {}
-for s in conns:
-    s.setblocking(False)
-    sel.register(s, selectors.EVENT_READ)
-    bufs[s] = b""
-summary = {"sent": n, "ok": 0, "errors": {}, "errnos": {}, "fromMemory": 0}
-pending = n
-while pending:
-    for key, _ in sel.select(timeout=180):
-        s = key.fileobj
-        data = s.recv(65536)
-        bufs[s] += data
-        if data and not bufs[s].endswith(b"\0"):
-            continue
-        sel.unregister(s)
-        pending -= 1
-        if not data:
+def load_burst(n, params, timeout):
+    """N Load calls with PARAMETERS at once. Returns the time of the first connect
+    (CLOCK_MONOTONIC) and, per call, (reply or None if the connection closed unanswered,
+    seconds from its write to its answer); calls with no answer within TIMEOUT s of quiet are
+    left out."""
+    request = json.dumps({"method": "io.modcoalesced.Manager.Load",
+                          "parameters": params}).encode() + b"\0"
+    t0 = time.monotonic()
+    conns, sent = [], {}
+    for _ in range(n):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(SOCK)
+        conns.append(s)
+    for s in conns:
+        s.sendall(request)
+        sent[s] = time.monotonic()
+    sel = selectors.DefaultSelector()
+    bufs = {}
+    for s in conns:
+        s.setblocking(False)
+        sel.register(s, selectors.EVENT_READ)
+        bufs[s] = b""
+    answers = []
+    pending = n
+    while pending:
+        events = sel.select(timeout=timeout)
+        if not events:
+            break
+        for key, _ in events:
+            s = key.fileobj
+            data = s.recv(65536)
+            bufs[s] += data
+            if data and not bufs[s].endswith(b"\0"):
+                continue
+            sel.unregister(s)
+            s.close()
+            pending -= 1
+            answers.append((json.loads(bufs[s][:-1]) if data else None,
+                            time.monotonic() - sent[s]))
+    return t0, answers
+
+
+def main():
+    n, params = int(sys.argv[1]), json.loads(sys.argv[2])
+    _, answers = load_burst(n, params, 180)
+    summary = {"sent": n, "ok": 0, "errors": {}, "errnos": {}, "fromMemory": 0}
+    if len(answers) < n:
+        summary["errors"]["unanswered"] = n - len(answers)
+    for reply, _ in answers:
+        if reply is None:
             summary["errors"]["disconnected"] = summary["errors"].get("disconnected", 0) + 1
             continue
-        reply = json.loads(bufs[s][:-1])
         if "error" in reply:
             summary["errors"][reply["error"]] = summary["errors"].get(reply["error"], 0) + 1
         else:
@@ -49,4 +73,8 @@ while pending:
                 summary["errnos"][str(m["errno"])] = summary["errnos"].get(str(m["errno"]), 0) + 1
             if m.get("fromMemory"):
                 summary["fromMemory"] += 1
-print(json.dumps(summary))
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
