@@ -155,6 +155,8 @@ int main(int argc, char *argv[])
         if (clients == 0 || clients > 4096 || seconds <= 0)
                 return 2;
         w = calloc(clients, sizeof(Worker));
+        if (!w)
+                return 1;
         static char *modules[2];
         modules[0] = varlink ? argv[3] : NULL;
         t0 = now_usec();
@@ -179,6 +181,8 @@ int main(int argc, char *argv[])
         }
         t1 = now_usec();
         all = malloc((n ?: 1) * sizeof(uint32_t));
+        if (!all)
+                return 1;
         n = 0;
         for (unsigned i = 0; i < clients; i++) {
                 memcpy(all + n, w[i].lat, w[i].n * sizeof(uint32_t));

@@ -30,6 +30,7 @@ static char *shell_quote(const char *s)
 {
         char *q = malloc(strlen(s) * 4 + 3), *p = q;
 
+        assert_non_null(q);
         *p++ = '\'';
         for (; *s; s++) {
                 if (*s == '\'')
@@ -80,7 +81,9 @@ static size_t modprobe_show_depends(const char *opts, char *const *inputs, char 
                 if (line_in(lines, n, line))
                         continue;
                 lines = realloc(lines, (n + 1) * sizeof(char *));
-                lines[n++] = strdup(line);
+                assert_non_null(lines);
+                lines[n] = strdup(line);
+                assert_non_null(lines[n++]);
         }
         assert_int_equal(pclose(f), 0);
         *ret = lines;

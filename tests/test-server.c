@@ -585,6 +585,7 @@ static void test_in_flight_and_stats(void **state)
         assert_string_equal(field_str(m, "state"), "loading");
         assert_string_equal(field_str(m, "stage"), "loading");
         assert_int_equal(field_int(m, "waiters"), 3);
+        assert_non_null(field_str(m, "path"));
         assert_non_null(strstr(field_str(m, "path"), "mc_user1.ko.xz"));
         assert_true(field_int(m, "inode") > 0);
         kernel_fake_release(d.fake, "mc_user1");

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* connection.c — see connection.h. Sockets are watched edge-triggered: level-triggered, every
  * epoll_wait() polls again each of the sockets that are ready but not yet dispatched (one per
- * loop iteration), which a burst of thousands made quadratic in the kernel. A peer that hung up (EPOLLHUP: both directions gone) is
- * closed once everything it sent is processed: sd-varlink would notice it only through a
- * POLLHUP that the public API cannot hand it, or when a write fails, and a waiting client that
- * vanished must be cancelled at once, not when its module is loaded. */
+ * loop iteration), which a burst of thousands made quadratic in the kernel. A peer that hung up
+ * (EPOLLHUP: both directions gone) is closed once everything it sent is processed: sd-varlink
+ * would notice it only through a POLLHUP that the public API cannot hand it, or when a write
+ * fails, and a waiting client that vanished must be cancelled at once, not when its module is
+ * loaded. */
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/epoll.h>

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* server.c — see server.h. A Load that cannot be answered at once keeps a reference on its
- * connection and the connection's userdata points to its LoadCall until the reply; the
- * disconnect callback cancels the request, and the load goes on for everyone else. Connections
- * come from the Listener: up to max_connections are served, SERVER_CONNECTIONS_SLACK more may
+ * connection and the Connection's userdata (connection.h, which drives the connections) points
+ * to its LoadCall until the reply; the disconnect callback cancels the request, and the load
+ * goes on for everyone else. Connections come from the Listener: up to max_connections are served, SERVER_CONNECTIONS_SLACK more may
  * read but get TooManyRequests for Load, and any beyond are answered TooManyRequests at once and
  * closed without ever becoming a varlink connection. */
 #include <errno.h>

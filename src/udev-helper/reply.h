@@ -23,18 +23,6 @@ int reply_connect(const char *path);
 int reply_exchange(
         int fd, const char *req, size_t n, unsigned timeout_sec, char **ret, size_t *ret_size);
 
-/* The Load call for one module name from the kernel's request_module() (fromKernel). */
-char *reply_format_kernel_load(const char *name, size_t *ret_size);
-
-/* A connected socket to the daemon, or -errno. */
-int reply_connect(const char *path);
-
-/* Sends the frame and reads the reply up to its NUL within timeout_sec: 0 with the reply (not
- * NUL-terminated, owned by the caller) in *ret and its length in *ret_size; -ETIMEDOUT;
- * -ECONNRESET when the daemon closed the connection first; -EMSGSIZE past 1 MiB; -errno. */
-int reply_exchange(
-        int fd, const char *req, size_t n, unsigned timeout_sec, char **ret, size_t *ret_size);
-
 /* Looks at a reply object (without its NUL): 0 when it has no top-level "error", 1 with the
  * error id copied to ret (at most size - 1 bytes), -EBADMSG when it is not a well-formed object
  * or the id is not a plain string. Never reads beyond n bytes. */

@@ -5,8 +5,9 @@ wall time, per-request latency p50/p99 (ms), successes, failures, and for `modpr
 of the N processes (from wait4's rusage: exact, whatever their number).
 
 LOADER `modprobe`: N `modprobe -a MODULE...` processes started at once.
-LOADER `varlink`:  N connections to modcoalesced, each sending one Load, all written before any
-                   reply is read (so that they overlap even under software emulation)."""
+LOADER `varlink`:  N connections to modcoalesced, each sending one Load as soon as it is up, all
+                   written before any reply is read (so that they overlap even under software
+                   emulation)."""
 import json
 import os
 import resource

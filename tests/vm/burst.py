@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""burst.py N PARAMETERS_JSON — N Load calls at once: N connections opened and written before
-any reply is read, so that they really overlap even under software emulation. Prints one JSON
+"""burst.py N PARAMETERS_JSON — N Load calls at once: N connections, each written as soon as it
+is up, all before any reply is read, so that they really overlap even under software emulation. Prints one JSON
 summary: successes, error ids, errnos of failed modules, answers from the failure memory.
 bench-burst.py imports load_burst()."""
 import json
@@ -21,13 +21,15 @@ def load_burst(n, params, timeout):
                           "parameters": params}).encode() + b"\0"
     t0 = time.monotonic()
     conns, sent = [], {}
+    # Each call is written as soon as its connection is up, as N udev workers would (and as
+    # N modprobe processes start work as soon as each is spawned): the first call starts the
+    # load while the others still connect.
     for _ in range(n):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.connect(SOCK)
-        conns.append(s)
-    for s in conns:
         s.sendall(request)
         sent[s] = time.monotonic()
+        conns.append(s)
     sel = selectors.DefaultSelector()
     bufs = {}
     for s in conns:
