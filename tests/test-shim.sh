@@ -3,7 +3,9 @@
 # the daemon socket-activated by systemd-socket-activate (which starts it on the first
 # connection) on the directory-backed fake kernel: a shim never waits for an activation, but its
 # connection starts the daemon for the requests after it; a daemon that the kernel relies on
-# (kernel.modprobe names the shim) does not exit when idle.
+# (kernel.modprobe names the shim) does not exit when idle; --claim and --release
+# (modcoalesced-kernel-modprobe.service) set kernel.modprobe to the shim over a stock value only,
+# and back only from the shim.
 set -euo pipefail
 
 build=$1
@@ -57,5 +59,35 @@ echo /usr/sbin/modprobe >"$MC_FAKE_KERNEL_DIR/kernel.modprobe"
 timeout 10 tail --pid="$daemon_pid" -f /dev/null ||
         fail "the daemon did not exit when idle once kernel.modprobe was the real modprobe"
 ok "no idle exit while kernel.modprobe names the shim; idle exit again once it does not"
+
+# -- --claim and --release: kernel.modprobe, on a file standing in for /proc/sys/kernel/modprobe --
+sysctl=$tmp/kernel.modprobe
+shim_abs=$(readlink -f "$shim")
+value() { cat "$sysctl"; }
+claim() { MODCOALESCED_KERNEL_MODPROBE=$sysctl "$shim" --claim 2>>"$tmp/claim.log"; }
+release() { MODCOALESCED_KERNEL_MODPROBE=$sysctl "$shim" --release 2>>"$tmp/claim.log"; }
+for stock in /sbin/modprobe /usr/sbin/modprobe; do
+        echo "$stock" >"$sysctl"
+        claim || fail "--claim over $stock: $(cat "$tmp/claim.log")"
+        [ "$(value)" = "$shim_abs" ] || fail "--claim over $stock left '$(value)'"
+        claim || fail "a second --claim"
+        [ "$(value)" = "$shim_abs" ] || fail "a second --claim left '$(value)'"
+        release || fail "--release: $(cat "$tmp/claim.log")"
+        [ "$(value)" = /sbin/modprobe ] || fail "--release left '$(value)'"
+        release || fail "a second --release"
+        [ "$(value)" = /sbin/modprobe ] || fail "a second --release left '$(value)'"
+done
+# An admin's own value is never taken, nor given back for them.
+for admin in /usr/local/sbin/my-modprobe ""; do
+        printf '%s\n' "$admin" >"$sysctl"
+        claim || fail "--claim over '$admin'"
+        [ "$(value)" = "$admin" ] || fail "--claim replaced an admin's '$admin' with '$(value)'"
+        release || fail "--release over '$admin'"
+        [ "$(value)" = "$admin" ] || fail "--release replaced an admin's '$admin' with '$(value)'"
+done
+grep -q "left alone" "$tmp/claim.log" || fail "no word of leaving an admin's value alone"
+MODCOALESCED_KERNEL_MODPROBE=$tmp/missing "$shim" --claim 2>/dev/null &&
+        fail "--claim without kernel.modprobe succeeded"
+ok "--claim names the shim only over a stock kernel.modprobe, --release gives back /sbin/modprobe only from the shim; an admin's value is left alone"
 
 echo "$n passed, 0 failed"

@@ -38,7 +38,7 @@ rule=$(find "$dest" -path '*/udev/rules.d/80-drivers.rules' -type f)
 daemon=$(find_one libexec/modcoalesced)
 helper=$(find_one libexec/modcoalesced-udev)
 find_one bin/modcoalescectl >/dev/null
-for f in "$socket" "$service" $rule; do
+for f in "$socket" "$service" $rule $(find "$dest" -name 'modcoalesced-kernel-modprobe.service'); do
         ! grep -n '@[a-z_]*@' "$f" || fail "unsubstituted variable in $f"
 done
 ok "meson install: units, udev override, programs"
@@ -157,11 +157,31 @@ else
         echo "# no 80-drivers.rules override installed (-Dudev-override=false): not checked"
 fi
 
-# The kernel's modprobe: the sysctl.d drop-in names the installed shim.
-conf=$(find "$dest" -path '*/sysctl.d/50-modcoalesced.conf')
-shim_path=$(sed -n 's/^kernel.modprobe = //p' "$conf")
-[ -x "$dest$shim_path" ] || fail "kernel.modprobe = $shim_path is not the installed shim"
-ok "sysctl.d drop-in: kernel.modprobe = $shim_path"
+# The kernel's modprobe: set by a unit that runs the installed shim, never by a sysctl.d drop-in
+# (initrd generators copy drop-ins without the programs they name), absent with
+# -Dkernel-modprobe=false.
+! grep -rqs '^[[:space:]]*kernel[./]modprobe' "$dest" --include='*.conf' ||
+        fail "a drop-in sets kernel.modprobe: $(grep -rl 'kernel[./]modprobe' "$dest" --include='*.conf')"
+kmod_unit=$(find "$dest" -path '*/systemd/system/modcoalesced-kernel-modprobe.service' -type f)
+if [ -n "$kmod_unit" ]; then
+        shim_path=$(find_one libexec/modcoalesced-modprobe)
+        shim_path=${shim_path#"$dest"}
+        grep -qx "ExecStart=$shim_path --claim" "$kmod_unit" &&
+                grep -qx "ExecStop=$shim_path --release" "$kmod_unit" &&
+                grep -qx "ConditionFileIsExecutable=$shim_path" "$kmod_unit" ||
+                fail "the unit does not run the installed shim: $(grep -E '^(Exec|Condition)' "$kmod_unit")"
+        grep -qx "BindsTo=modcoalesced.socket" "$kmod_unit" || fail "not bound to the socket"
+        grep -qx "Also=modcoalesced-kernel-modprobe.service" "$socket" ||
+                fail "enabling the socket does not enable the kernel's modprobe"
+        if ! systemd-analyze verify --man=no --root="$dest" "$kmod_unit" >"$tmp/verify.log" 2>&1 ||
+                [ -s "$tmp/verify.log" ]; then
+                fail "systemd-analyze verify: $(cat "$tmp/verify.log")"
+        fi
+        ok "modcoalesced-kernel-modprobe.service: runs $shim_path --claim/--release where it exists, bound to the socket; no drop-in sets kernel.modprobe"
+else
+        grep -q '^Also=' "$socket" && fail "the socket names a unit that is not installed"
+        ok "no kernel.modprobe unit (-Dkernel-modprobe=false), and no drop-in sets kernel.modprobe"
+fi
 
 # Man pages: installed, named by the units' Documentation=, and clean for groff -ww.
 for doc in $(sed -n 's/^Documentation=//p' "$socket" "$service"); do

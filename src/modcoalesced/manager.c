@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <systemd/sd-daemon.h>
 
+#include "kernel-modprobe.h"
 #include "log.h"
 #include "manager.h"
 
@@ -58,7 +59,6 @@ static int on_post(sd_event_source *s, void *userdata)
 static bool kernel_runs_shim(const Manager *m)
 {
         char buf[4096] = "";
-        const char *base;
         FILE *f;
 
         f = fopen(m->kernel_modprobe, "re");
@@ -68,8 +68,7 @@ static bool kernel_runs_shim(const Manager *m)
                 buf[0] = '\0';
         fclose(f);
         buf[strcspn(buf, "\n")] = '\0';
-        base = strrchr(buf, '/');
-        return strcmp(base ? base + 1 : buf, "modcoalesced-modprobe") == 0;
+        return kernel_modprobe_is_shim(buf);
 }
 
 static int on_idle_timer(sd_event_source *s, uint64_t usec, void *userdata)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* modcoalesced-modprobe — what the kernel runs as its modprobe (kernel.modprobe, set by the
- * sysctl.d drop-in) for request_module(): `modprobe -q -- NAME`. It sends one Load marked
+/* modcoalesced-modprobe — what the kernel runs as its modprobe (kernel.modprobe, set by
+ * modcoalesced-kernel-modprobe.service with --claim) for request_module(): `modprobe -q -- NAME`.
+ * It sends one Load marked
  * fromKernel to modcoalesced, so the kernel's own requests are coalesced with everyone else's,
  * and exits as modprobe would: 0 when the module is there (or being loaded right now: the kernel
  * may be asking from inside that module's init, and waiting would deadlock), 1 otherwise.
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kernel-modprobe.h"
 #include "log.h"
 #include "modname.h"
 #include "reply.h"
@@ -39,6 +41,42 @@ static int real_modprobe(char *argv[], const char *why)
         execv(modprobe, argv);
         log_error_errno(errno, "Cannot run %s: %m", modprobe);
         return EXIT_FAILURE;
+}
+
+/* --claim and --release, from modcoalesced-kernel-modprobe.service: kernel.modprobe names this
+ * program exactly while the unit is active, and only where the program exists (it is the one
+ * running), so that no initrd or removed package is left with a kernel.modprobe that names nothing. */
+static int kernel_modprobe_verb(const char *verb)
+{
+        const char *sysctl = getenv("MODCOALESCED_KERNEL_MODPROBE") ?: KERNEL_MODPROBE_SYSCTL;
+        char self[4096];
+        ssize_t n;
+        int r;
+
+        if (strcmp(verb, "--release") == 0) {
+                r = kernel_modprobe_release(sysctl);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot set %s back to %s: %m", sysctl,
+                                       KERNEL_MODPROBE_STOCK),
+                               EXIT_FAILURE;
+                if (r > 0)
+                        log_info("kernel.modprobe is %s again.", KERNEL_MODPROBE_STOCK);
+                return EXIT_SUCCESS;
+        }
+        n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (n < 0)
+                return log_error_errno(errno, "Cannot find this program's path: %m"), EXIT_FAILURE;
+        self[n] = '\0';
+        r = kernel_modprobe_claim(sysctl, self);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set %s to %s: %m", sysctl, self), EXIT_FAILURE;
+        if (r == 1)
+                log_info("kernel.modprobe is %s: the kernel's module requests go through "
+                         "modcoalesced.",
+                        self);
+        else if (r == 0)
+                log_notice("kernel.modprobe is not the stock modprobe: left alone.");
+        return EXIT_SUCCESS;
 }
 
 /* The kernel's form: -q [--] NAME (call_modprobe() in kernel/module/kmod.c). */
@@ -94,6 +132,8 @@ int main(int argc, char *argv[])
         int k;
 
         log_setup("modcoalesced-modprobe");
+        if (argc == 2 && (strcmp(argv[1], "--claim") == 0 || strcmp(argv[1], "--release") == 0))
+                return kernel_modprobe_verb(argv[1]);
         name = kernel_request(argc, argv);
         if (!name)
                 return real_modprobe(argv, "not the kernel's request");

@@ -37,6 +37,13 @@ if [ "$mode" = daemon ]; then
         systemctl --no-pager status modcoalesced.socket modcoalesced.service 2>&1 | sed 's/^/status /'
         journalctl --no-pager -b -u modcoalesced.service | tail -n 20 | sed 's/^/journal /'
 
+        # -- k) kernel.modprobe names the shim, set by its unit (there is no sysctl.d drop-in) --
+        kmp=$(cat /proc/sys/kernel/modprobe)
+        check k "kernel.modprobe=$kmp, set by modcoalesced-kernel-modprobe.service ($(systemctl is-active modcoalesced-kernel-modprobe.service)); no sysctl.d drop-in names it" \
+                test "$kmp" = /usr/libexec/modcoalesced-modprobe \
+                -a "$(systemctl is-active modcoalesced-kernel-modprobe.service)" = active \
+                -a -z "$(grep -rls 'kernel[./]modprobe' /usr/lib/sysctl.d /etc/sysctl.d)"
+
         # -- a) 200 concurrent requests for the slow module -----------------------------------
         say "scenario a"
         trace_clear
@@ -193,13 +200,18 @@ if [ "$mode" = daemon ]; then
         mount_storm istock
         counts istock xfs
         echo /usr/libexec/modcoalesced-modprobe >/proc/sys/kernel/modprobe # no sysctl(8) in the image
-        # With the daemon stopped, the shim's fallback still loads the module.
+        # With the socket stopped, kernel.modprobe is stock again at once (the kernel-modprobe
+        # unit is bound to the socket) and request_module() still loads the module; with the
+        # socket started again it names the shim again.
         modprobe -r xfs libcrc32c 2>/dev/null
         systemctl stop modcoalesced.socket modcoalesced.service
+        stopped_kmp=$(cat /proc/sys/kernel/modprobe)
         mount -t xfs /dev/null /mnt/t >/dev/null 2>&1
-        check i2 "with the daemon stopped the shim runs modprobe: xfs $(cat /sys/module/xfs/initstate 2>/dev/null || echo absent)" \
-                test "$(cat /sys/module/xfs/initstate 2>/dev/null)" = live
+        check i2 "socket stopped: kernel.modprobe $stopped_kmp, request_module(fs-xfs) loads xfs: $(cat /sys/module/xfs/initstate 2>/dev/null || echo absent)" \
+                test "$(cat /sys/module/xfs/initstate 2>/dev/null)" = live -a "$stopped_kmp" = /sbin/modprobe
         systemctl start modcoalesced.socket
+        check i3 "socket started again: kernel.modprobe $(cat /proc/sys/kernel/modprobe)" \
+                test "$(cat /proc/sys/kernel/modprobe)" = /usr/libexec/modcoalesced-modprobe
 
         # -- j) request_module() from kernel threads, as the kernel's own kmod selftests
         # (lib/test_kmod.c) do it: mc_storm's init starts 32 threads that all ask for
@@ -293,6 +305,27 @@ if [ "$mode" = demo ]; then
         # 300 of them at once exhaust the VM (seen: the OOM killer). That is the problem itself.
         N=${MC_DEMO_N_ZST:-100}
         storm zst
+fi
+if [ "$mode" = dracut ]; then
+        # Booted from a dracut initrd made with the project installed (tools/vm initrd-dracut):
+        # that this runs at all means the initrd mounted the root. What the initrd's journal
+        # says about it, and the kernel's request_module() calls, initrd and root alike.
+        journalctl --no-pager -b -o short-monotonic >$OUT/journal
+        initrd_lines=$(grep -c 'initrd' $OUT/journal)
+        failed_units=$(grep -c 'Failed to start\|Failed to mount\|Dependency failed' $OUT/journal)
+        grep 'Failed to\|Dependency failed' $OUT/journal | head -n 20 | sed 's/^/dracut journal /'
+        grep 'module_request:' $OUT/trace.boot | awk '{ print $1, $NF, $(NF-2) }' | sort | uniq -c |
+                sed 's/^ */dracut request /'
+        check dracut "dracut initrd: the root /dev/vda is mounted ($(findmnt -no SOURCE /)), initrd-switch-root ran, no unit failed ($failed_units), kernel.modprobe in the root: $(cat /proc/sys/kernel/modprobe)" \
+                test "$(findmnt -no SOURCE /)" = /dev/vda -a "$failed_units" = 0 \
+                -a "$(grep -c 'initrd-switch-root' $OUT/journal)" -gt 0 \
+                -a "$(cat /proc/sys/kernel/modprobe)" = /usr/libexec/modcoalesced-modprobe
+        # A request_module() in the root after that: through the shim.
+        modprobe -r xfs libcrc32c 2>/dev/null
+        mkdir -p /mnt/t
+        mount -t xfs /dev/null /mnt/t >/dev/null 2>&1
+        check dracut2 "after the dracut initrd, request_module(fs-xfs) in the root loads xfs: $(cat /sys/module/xfs/initstate 2>/dev/null || echo absent), daemon requests $(getstat requests)" \
+                test "$(cat /sys/module/xfs/initstate 2>/dev/null)" = live
 fi
 say "done"
 sync
