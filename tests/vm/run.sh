@@ -4,7 +4,7 @@
 # finit_module/init_module syscall events, the module_load tracepoint, kprobes on load_module and
 # init_module_from_file). Results go to the second disk (/dev/vdb) as text, and to the console.
 set -u
-mode=$(sed -n 's/.*mc_vm.mode=\([a-z]*\).*/\1/p' /proc/cmdline)
+mode=$(sed -n 's/.*mc_vm.mode=\([a-z-]*\).*/\1/p' /proc/cmdline)
 . /usr/local/lib/mc-vm/lib.sh
 case "$mode" in bench*) exec /usr/local/lib/mc-vm/bench.sh "$mode" ;; esac
 exec > >(tee $OUT/results /dev/ttyS0) 2>&1
@@ -306,25 +306,66 @@ if [ "$mode" = demo ]; then
         N=${MC_DEMO_N_ZST:-100}
         storm zst
 fi
-if [ "$mode" = dracut ]; then
-        # Booted from a dracut initrd made with the project installed (tools/vm initrd-dracut):
-        # that this runs at all means the initrd mounted the root. What the initrd's journal
-        # says about it, and the kernel's request_module() calls, initrd and root alike.
+if [ "$mode" = dracut ] || [ "$mode" = initramfs-tools ]; then
+        # Booted from an initrd of that generator made with the project installed (tools/vm
+        # initrd GEN): that this runs at all means the initrd mounted the root. Per phase (the
+        # initrd, the root: split at the root's PID 1 start, the last "running in system mode"
+        # of the journal) and per process: load syscalls and full kernel loads.
         journalctl --no-pager -b -o short-monotonic >$OUT/journal
-        initrd_lines=$(grep -c 'initrd' $OUT/journal)
+        split=$(grep 'running in system mode' $OUT/journal | tail -n 1 | sed 's/^\[ *\([0-9.]*\)\].*/\1/')
         failed_units=$(grep -c 'Failed to start\|Failed to mount\|Dependency failed' $OUT/journal)
-        grep 'Failed to\|Dependency failed' $OUT/journal | head -n 20 | sed 's/^/dracut journal /'
-        grep 'module_request:' $OUT/trace.boot | awk '{ print $1, $NF, $(NF-2) }' | sort | uniq -c |
-                sed 's/^ */dracut request /'
-        check dracut "dracut initrd: the root /dev/vda is mounted ($(findmnt -no SOURCE /)), initrd-switch-root ran, no unit failed ($failed_units), kernel.modprobe in the root: $(cat /proc/sys/kernel/modprobe)" \
-                test "$(findmnt -no SOURCE /)" = /dev/vda -a "$failed_units" = 0 \
-                -a "$(grep -c 'initrd-switch-root' $OUT/journal)" -gt 0 \
+        grep 'Failed to\|Dependency failed' $OUT/journal | head -n 20 | sed 's/^/initrd journal /'
+        awk -v cut="$split" '
+                / sys_(f)?init_module\(| kp_load:/ {
+                        for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+\.[0-9]+:$/) { t = substr($i, 1, length($i) - 1); break }
+                        comm = $1; sub(/-[0-9]+$/, "", comm)
+                        phase = (t + 0 < cut + 0) ? "initrd" : "root"
+                        if ($0 ~ /kp_load:/) loads[phase " " comm]++; else calls[phase " " comm]++
+                        seen[phase " " comm] = 1
+                }
+                END { for (k in seen) print "initrd phase", k, "syscalls=" calls[k] + 0, "full_loads=" loads[k] + 0 }
+        ' $OUT/trace.boot | sort >$OUT/phases
+        cat $OUT/phases | while read -r line; do say "$line"; done
+        phase() { # PHASE COMM FIELD
+                sed -n "s/^initrd phase $1 $2 .*$3=\([0-9]*\).*/\1/p" $OUT/phases | head -n 1 | grep . || echo 0
+        }
+        log=/run/initramfs/modcoalesced.log
+        [ "$mode" = dracut ] && journalctl --no-pager -b -u modcoalesced.service -o short-monotonic >$OUT/daemon-journal
+        # The daemon in the initrd: the one of dracut is the unit's first invocation (before the
+        # split), the one of initramfs-tools logs to /run/initramfs.
+        say "initrd split=$split (the root's PID 1 start, s after boot)"
+        if [ "$mode" = dracut ]; then
+                sed 's/^/initrd daemon /' $OUT/daemon-journal | head -n 30
+                initrd_daemon=$(awk -v cut="$split" '{ t = $1; gsub(/[][]/, "", t) } t + 0 < cut + 0 && /ready/' \
+                        $OUT/daemon-journal | wc -l)
+        else
+                initrd_daemon=$(grep -c 'ready' $log 2>/dev/null || echo 0)
+                sed 's/^/initrd log /' $log 2>/dev/null | tail -n 20
+        fi
+        check $mode "$mode initrd: root /dev/vda mounted ($(findmnt -no SOURCE /)), no unit failed ($failed_units), daemon ready in the initrd ($initrd_daemon), kernel.modprobe in the root: $(cat /proc/sys/kernel/modprobe)" \
+                test "$(findmnt -no SOURCE /)" = /dev/vda -a "$failed_units" = 0 -a "$initrd_daemon" -ge 1 \
                 -a "$(cat /proc/sys/kernel/modprobe)" = /usr/libexec/modcoalesced-modprobe
+        udev_initrd=$(phase initrd '(udev-worker)' syscalls)
+        daemon_initrd=$(phase initrd modcoalesced syscalls)
+        check ${mode}2 "$mode initrd phase: $udev_initrd load syscalls by udev workers, $daemon_initrd by the daemon" \
+                test "$udev_initrd" = 0 -a "$daemon_initrd" -gt 0
+        # Nothing of the initrd's daemon is left: the root's daemon answers from /sys/module.
+        loaded_in_initrd=$(awk -v cut="$split" '/module_load:/ {
+                        for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+\.[0-9]+:$/) { t = substr($i, 1, length($i) - 1); break }
+                        if (t + 0 < cut + 0) for (i = 1; i <= NF; i++) if ($i == "module_load:") { print $(i + 1); exit }
+                }' $OUT/trace.boot)
+        trace_clear
+        load "{\"modules\":[\"$loaded_in_initrd\"]}" >$OUT/initrd-load 2>&1
+        trace_save initrdload
+        outcome=$(grep -o '"outcome" *: *"[a-z-]*"' $OUT/initrd-load | head -n 1 | sed 's/.*"\([a-z-]*\)"$/\1/')
+        check ${mode}3 "the root's daemon answers '$loaded_in_initrd' (loaded in the initrd) from /sys/module: $outcome, $(( $(n_finit initrdload) + $(n_init initrdload) )) load syscalls" \
+                test -n "$loaded_in_initrd" -a "$outcome" = already-loaded \
+                -a "$(( $(n_finit initrdload) + $(n_init initrdload) ))" = 0
         # A request_module() in the root after that: through the shim.
         modprobe -r xfs libcrc32c 2>/dev/null
         mkdir -p /mnt/t
         mount -t xfs /dev/null /mnt/t >/dev/null 2>&1
-        check dracut2 "after the dracut initrd, request_module(fs-xfs) in the root loads xfs: $(cat /sys/module/xfs/initstate 2>/dev/null || echo absent), daemon requests $(getstat requests)" \
+        check ${mode}4 "after the $mode initrd, request_module(fs-xfs) in the root loads xfs: $(cat /sys/module/xfs/initstate 2>/dev/null || echo absent)" \
                 test "$(cat /sys/module/xfs/initstate 2>/dev/null)" = live
 fi
 say "done"
