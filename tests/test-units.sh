@@ -183,6 +183,29 @@ else
         ok "no kernel.modprobe unit (-Dkernel-modprobe=false), and no drop-in sets kernel.modprobe"
 fi
 
+# The initrd: dracut's module and initramfs-tools' hook and scripts (-Dinitramfs=), valid shell,
+# naming the installed programs, with the prerequisites that order them (init-top and
+# init-bottom: none, so they run before udev's by name; the hook: after udev's, whose rule copy
+# it overrides).
+initrd_files=$(find "$dest" -path '*/dracut/modules.d/90modcoalesced/module-setup.sh' \
+        -o -path '*/initramfs-tools/*/modcoalesced' | sort)
+for f in $initrd_files; do
+        [ -x "$f" ] || fail "$f is not executable"
+        ! grep -n '@[a-z_]*@' "$f" || fail "unsubstituted variable in $f"
+        case "$f" in
+        *module-setup.sh) bash -n "$f" || fail "bash -n $f" ;;
+        *) sh -n "$f" || fail "sh -n $f" ;;
+        esac
+        grep -q "${daemon#"$dest"}" "$f" || fail "$f does not name ${daemon#"$dest"}"
+done
+for f in $(printf '%s\n' $initrd_files | grep initramfs-tools); do
+        want=
+        case "$f" in */hooks/*) want=udev ;; esac
+        [ "$("$f" prereqs)" = "$want" ] || fail "$f prereqs: '$("$f" prereqs)', not '$want'"
+done
+echo "# initrd files: $(printf '%s\n' $initrd_files | sed "s|^$dest||" | tr '\n' ' ')"
+ok "initrd: $(printf '%s\n' $initrd_files | grep -c .) files (dracut module, initramfs-tools hook and scripts), valid, naming the installed daemon"
+
 # Man pages: installed, named by the units' Documentation=, and clean for groff -ww.
 for doc in $(sed -n 's/^Documentation=//p' "$socket" "$service"); do
         case "$doc" in
