@@ -51,9 +51,11 @@ static void test_valid(void **state)
                 0);
         /* Every field is nullable in the IDL; fromKernel's null was once refused. */
         assert_int_equal(check("{\"modalias\":\"cpu:type:x86\",\"modules\":null,"
-                               "\"parameters\":null,\"fromKernel\":null}",
+                               "\"parameters\":null,\"fromKernel\":null,\"blacklist\":null}",
                                  &parameter),
                 0);
+        /* modprobe@.service's call: names with the blacklist applied. */
+        assert_int_equal(check("{\"modules\":[\"loop\"],\"blacklist\":true}", &parameter), 0);
 }
 
 static void test_from_kernel(void **state)
@@ -92,6 +94,9 @@ static void test_invalid(void **state)
                 { "{\"modules\":\"a\"}", 1, "modules" },
                 { "{\"modules\":[1]}", 1, "modules" },
                 { "{\"fromKernel\":\"yes\"}", 1, "fromKernel" },
+                { "{\"blacklist\":1}", 1, "blacklist" },
+                /* A MODALIAS always gets the blacklist: asking for it is a mistake. */
+                { "{\"modalias\":\"pci:x\",\"blacklist\":true}", -EINVAL, "blacklist" },
         };
         const char *parameter;
 

@@ -241,7 +241,8 @@ static void test_alias_with_several_matches(void **state)
 static void test_blacklist(void **state)
 {
         _cleanup_(resolver_freep) Resolver *r = fixture_resolver();
-        _cleanup_(plan_unrefp) Plan *by_alias = NULL, *by_name = NULL, *by_name_alias = NULL;
+        _cleanup_(plan_unrefp) Plan *by_alias = NULL, *by_name = NULL, *by_name_alias = NULL,
+                                    *by_name_b = NULL, *other_b = NULL;
         char *const name[] = { "mc_black", NULL }, *const alias[] = { "mctest:black", NULL };
 
         /* A device's MODALIAS honours the blacklist (udev, modprobe -b). */
@@ -261,6 +262,19 @@ static void test_blacklist(void **state)
         assert_int_equal(by_name_alias->n_modules, 0);
         assert_string_equal(by_name_alias->blacklisted[0], "mc_black");
         assert_plan_matches_modprobe(by_name_alias, fixture_modprobe(false), alias);
+
+        /* modprobe -abq NAME (modprobe@.service): the blacklist applies to the name too, and a
+         * name that is not blacklisted loads as without -b. */
+        assert_int_equal(resolver_resolve_names_blacklisted(r, name, NULL, &by_name_b, NULL), 0);
+        assert_int_equal(by_name_b->n_modules, 0);
+        assert_string_equal(by_name_b->blacklisted[0], "mc_black");
+        assert_null(by_name_b->blacklisted[1]);
+        assert_plan_matches_modprobe(by_name_b, fixture_modprobe(true), name);
+        assert_int_equal(resolver_resolve_names_blacklisted(
+                                 r, (char *const[]){ "mc_c", NULL }, NULL, &other_b, NULL),
+                0);
+        assert_int_equal(other_b->n_modules, 1);
+        assert_plan_matches_modprobe(other_b, fixture_modprobe(true), (char *const[]){ "mc_c", NULL });
 }
 
 static void test_install_and_parameters(void **state)

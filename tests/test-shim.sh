@@ -60,6 +60,38 @@ timeout 10 tail --pid="$daemon_pid" -f /dev/null ||
         fail "the daemon did not exit when idle once kernel.modprobe was the real modprobe"
 ok "no idle exit while kernel.modprobe names the shim; idle exit again once it does not"
 
+# -- modprobe@.service's form: -abq NAME, through the daemon, waited for ---------------------------
+start_socket --idle-timeout 0
+: >"$MC_FAKE_KERNEL_DIR/real-modprobe.log"
+mkdir -p "$MC_FAKE_KERNEL_DIR/hold" "$MC_FAKE_KERNEL_DIR/fail"
+touch "$MC_FAKE_KERNEL_DIR/hold/mc_slow"
+echo 19 >"$MC_FAKE_KERNEL_DIR/fail/mc_fail"
+# Not serving yet: a unit, unlike the kernel, waits for the activation and for the load.
+unit_pids=()
+for i in $(seq 10); do "$shim" -abq mc_slow & unit_pids+=($!); done
+for _ in $(seq 200); do [ "$(calls load mc_slow)" = 1 ] && break; sleep 0.05; done
+sleep 0.3
+for p in "${unit_pids[@]}"; do kill -0 "$p" 2>/dev/null || fail "a unit's shim returned while mc_slow was held"; done
+rm "$MC_FAKE_KERNEL_DIR/hold/mc_slow"
+for p in "${unit_pids[@]}"; do wait "$p" || fail "shim -abq mc_slow"; done
+[ "$(calls load mc_slow)" = 1 ] || fail "mc_slow: $(calls load mc_slow) loads for 10 modprobe@ units"
+"$shim" -a -b -q -- mc_b || fail "shim -a -b -q -- mc_b"
+[ "$(calls load mc_b)" = 1 ] || fail "mc_b: $(calls load mc_b) loads"
+[ "$(real_calls)" = 0 ] || fail "the real modprobe ran: $(cat "$MC_FAKE_KERNEL_DIR/real-modprobe.log")"
+# A failing module: exit 1 (the unit ignores it), no second attempt by the real modprobe.
+"$shim" -abq mc_fail 2>/dev/null && fail "shim -abq mc_fail succeeded"
+[ "$(real_calls)" = 0 ] || fail "the real modprobe ran after a failure"
+# Not modprobe@'s form (no -b): the real modprobe, with the same arguments.
+"$shim" -aq mc_c
+[ "$(tail -n 1 "$MC_FAKE_KERNEL_DIR/real-modprobe.log")" = "-aq mc_c" ] || fail "-aq went to: $(real_calls)"
+kill "$daemon_pid"; wait "$daemon_pid" 2>/dev/null || true
+# No socket at all: the real modprobe, as modprobe@ would have run it.
+rm -rf "$tmp/run"
+"$shim" -abq mc_a
+[ "$(tail -n 1 "$MC_FAKE_KERNEL_DIR/real-modprobe.log")" = "-abq mc_a" ] ||
+        fail "without the socket: $(tail -n 1 "$MC_FAKE_KERNEL_DIR/real-modprobe.log")"
+ok "modprobe@'s -abq NAME: 10 units waited through the activation for one load, failures exit 1 without a second attempt, other forms and a missing socket go to the real modprobe"
+
 # -- --claim and --release: kernel.modprobe, on a file standing in for /proc/sys/kernel/modprobe --
 sysctl=$tmp/kernel.modprobe
 shim_abs=$(readlink -f "$shim")

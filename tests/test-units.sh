@@ -183,6 +183,18 @@ else
         ok "no kernel.modprobe unit (-Dkernel-modprobe=false), and no drop-in sets kernel.modprobe"
 fi
 
+# modprobe@.service's drop-in (-Dmodprobe-units=false leaves it out): the unit's ExecStart=
+# replaced by the installed shim's -abq %i, failures still ignored, after our socket.
+dropin=$(find "$dest" -path '*/systemd/system/modprobe@.service.d/modcoalesced.conf' -type f)
+if [ -n "$dropin" ]; then
+        shim_path=$(find_one libexec/modcoalesced-modprobe)
+        [ "$(grep -c '^ExecStart=' "$dropin")" = 2 ] && grep -qx 'ExecStart=' "$dropin" &&
+                grep -qx "ExecStart=-${shim_path#"$dest"} -abq %i" "$dropin" &&
+                grep -qx 'After=modcoalesced.socket' "$dropin" ||
+                fail "modprobe@ drop-in: $(grep -v '^#' "$dropin")"
+        ok "modprobe@.service drop-in: ExecStart=-${shim_path#"$dest"} -abq %i, after the socket"
+fi
+
 # The initrd: dracut's module and initramfs-tools' hook and scripts (-Dinitramfs=), valid shell,
 # naming the installed programs, with the prerequisites that order them (init-top and
 # init-bottom: none, so they run before udev's by name; the hook: after udev's, whose rule copy

@@ -8,8 +8,8 @@
 #include "load-params.h"
 #include "modname.h"
 
-/* sd_json_dispatch_stdbool() refuses null although the IDL declares fromKernel nullable, so a
- * client sending "fromKernel": null got InvalidParameter. Null means "not from the kernel". */
+/* sd_json_dispatch_stdbool() refuses null although the IDL declares fromKernel and blacklist
+ * nullable, so a client sending "fromKernel": null got InvalidParameter. Null means false. */
 static int dispatch_nullable_bool(
         const char *name, sd_json_variant *v, sd_json_dispatch_flags_t flags, void *userdata)
 {
@@ -34,6 +34,8 @@ const sd_json_dispatch_field load_params_table[] = {
                 offsetof(LoadParams, parameters), SD_JSON_NULLABLE },
         { "fromKernel", SD_JSON_VARIANT_BOOLEAN, dispatch_nullable_bool,
                 offsetof(LoadParams, from_kernel), SD_JSON_NULLABLE },
+        { "blacklist", SD_JSON_VARIANT_BOOLEAN, dispatch_nullable_bool,
+                offsetof(LoadParams, blacklist), SD_JSON_NULLABLE },
         {},
 };
 
@@ -62,6 +64,9 @@ int load_params_validate(const LoadParams *p, const char **ret_parameter, const 
                 return invalid(ret_parameter, ret_reason, -EINVAL,
                         p->modalias ? "modules" : "modalias",
                         "give exactly one of modalias and modules");
+        if (p->blacklist && p->modalias)
+                return invalid(ret_parameter, ret_reason, -EINVAL, "blacklist",
+                        "only with modules: a MODALIAS is always resolved with the blacklist");
         if (n > LOAD_PARAMS_MAX_NAMES)
                 return invalid(ret_parameter, ret_reason, -E2BIG, "modules",
                         "too many names (at most 64)");

@@ -12,6 +12,7 @@ typedef struct LoadParams {
         char **modules; /* owned */
         const char *parameters; /* borrowed */
         bool from_kernel;
+        bool blacklist; /* modprobe -b: the blacklist applies to names too */
 } LoadParams;
 
 /* The dispatch table for sd_varlink_dispatch() / sd_json_dispatch() into a LoadParams. */

@@ -364,11 +364,12 @@ static int resolver_resolve(Resolver *r, char kind, char *const *inputs, const c
                 return k;
         unsigned group = 0;
         for (char *const *i = inputs; *i; i++) {
-                /* kmod's modprobe: the blacklist always applies to aliases; "-b" (udev) also to
-                 * module names matched by a device's MODALIAS. */
+                /* kmod's modprobe: the blacklist always applies to aliases; "-b" (udev, and
+                 * modprobe@.service: kind 'B') also to module names, those matched by a
+                 * device's MODALIAS or given by name. */
                 unsigned flags = KMOD_PROBE_DRY_RUN | KMOD_PROBE_IGNORE_LOADED |
                         KMOD_PROBE_APPLY_BLACKLIST_ALIAS_ONLY |
-                        (kind == 'A' ? KMOD_PROBE_APPLY_BLACKLIST : 0);
+                        (kind != 'N' ? KMOD_PROBE_APPLY_BLACKLIST : 0);
 
                 k = resolver_lookup(r, plan, *i, flags, params, &group);
                 if (k == -ENOENT) {
@@ -411,8 +412,8 @@ int resolver_resolve_modalias(Resolver *r, const char *modalias, const char *par
         return resolver_resolve(r, 'A', inputs, params, ret, NULL);
 }
 
-int resolver_resolve_names(
-        Resolver *r, char *const *names, const char *params, Plan **ret, char **ret_missing)
+static int resolve_names(Resolver *r, char kind, char *const *names, const char *params,
+        Plan **ret, char **ret_missing)
 {
         int k;
 
@@ -426,5 +427,17 @@ int resolver_resolve_names(
         k = module_params_validate(params, NULL);
         if (k < 0)
                 return k;
-        return resolver_resolve(r, 'N', names, params, ret, ret_missing);
+        return resolver_resolve(r, kind, names, params, ret, ret_missing);
+}
+
+int resolver_resolve_names(
+        Resolver *r, char *const *names, const char *params, Plan **ret, char **ret_missing)
+{
+        return resolve_names(r, 'N', names, params, ret, ret_missing);
+}
+
+int resolver_resolve_names_blacklisted(
+        Resolver *r, char *const *names, const char *params, Plan **ret, char **ret_missing)
+{
+        return resolve_names(r, 'B', names, params, ret, ret_missing);
 }

@@ -36,6 +36,11 @@ int resolver_resolve_modalias(Resolver *r, const char *modalias, const char *par
 int resolver_resolve_names(
         Resolver *r, char *const *names, const char *params, Plan **ret, char **ret_missing);
 
+/* The same as `modprobe -a -b` resolves them (modprobe@.service): blacklist applied to the
+ * names too, a blacklisted name lands in the plan's blacklisted matches. */
+int resolver_resolve_names_blacklisted(
+        Resolver *r, char *const *names, const char *params, Plan **ret, char **ret_missing);
+
 /* Checks whether the index or configuration changed since the last look and reloads if so.
  * Returns 1 when it reloaded, 0 when nothing changed, < 0 on error. */
 int resolver_refresh(Resolver *r);

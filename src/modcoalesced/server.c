@@ -307,6 +307,9 @@ static int vl_method_Load(sd_varlink *link, sd_json_variant *parameters,
         server_notify_monitors(s, "request", p.modalias ?: p.modules[0], 0, false, NULL);
         if (p.modalias)
                 k = resolver_resolve_modalias(s->resolver, p.modalias, p.parameters, &plan);
+        else if (p.blacklist)
+                k = resolver_resolve_names_blacklisted(
+                        s->resolver, p.modules, p.parameters, &plan, &missing);
         else
                 k = resolver_resolve_names(s->resolver, p.modules, p.parameters, &plan, &missing);
         if (k == -ENOENT && p.modalias)

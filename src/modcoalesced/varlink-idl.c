@@ -38,6 +38,10 @@ static SD_VARLINK_DEFINE_METHOD(Load,
         SD_VARLINK_FIELD_COMMENT("Module names or aliases, resolved as modprobe does (blacklist "
                                  "applied to aliases only); at most 64"),
         SD_VARLINK_DEFINE_INPUT(modules, SD_VARLINK_STRING, SD_VARLINK_ARRAY | SD_VARLINK_NULLABLE),
+        SD_VARLINK_FIELD_COMMENT("With modules: apply the blacklist to the names too, as "
+                                 "modprobe -b does (modprobe@.service runs modprobe -abq); a "
+                                 "blacklisted name is answered blacklisted, not loaded"),
+        SD_VARLINK_DEFINE_INPUT(blacklist, SD_VARLINK_BOOL, SD_VARLINK_NULLABLE),
         SD_VARLINK_FIELD_COMMENT("Module parameters for the requested modules, as on modprobe's "
                                  "command line; added after modprobe.d's options"),
         SD_VARLINK_DEFINE_INPUT(parameters, SD_VARLINK_STRING, SD_VARLINK_NULLABLE),

@@ -5,6 +5,8 @@
  * fromKernel to modcoalesced, so the kernel's own requests are coalesced with everyone else's,
  * and exits as modprobe would: 0 when the module is there (or being loaded right now: the kernel
  * may be asking from inside that module's init, and waiting would deadlock), 1 otherwise.
+ * It also takes modprobe@.service's `modprobe -abq NAME` (a drop-in of ours runs it there): one
+ * Load with the blacklist applied to the name, waited for, as the unit's modprobe would.
  * If the daemon is not serving (its connection then activates it, for the next requests) or
  * cannot be reached, or for any command line other than the kernel's, it runs the real modprobe
  * with the same arguments. Like the udev helper it links libc only. */
@@ -24,6 +26,8 @@
 #include "varlink-idl.h"
 
 #define SHIM_TIMEOUT_SEC 170
+/* Inside systemd's default start timeout of 90 s, which modprobe@.service keeps. */
+#define UNIT_TIMEOUT_SEC 80
 
 /* The kernel runs its modprobe with a fixed, minimal environment (HOME, TERM, PATH): these two
  * variables exist for the tests only. */
@@ -79,6 +83,37 @@ static int kernel_modprobe_verb(const char *verb)
         return EXIT_SUCCESS;
 }
 
+/* modprobe@.service's form, which our drop-in runs in its place: -abq [--] NAME (the letters in
+ * any grouping, all three of them). */
+static const char *unit_request(int argc, char *argv[])
+{
+        bool a = false, b = false, q = false;
+        int i = 1;
+
+        for (; i < argc && argv[i][0] == '-' && argv[i][1] && strcmp(argv[i], "--") != 0; i++)
+                for (const char *c = argv[i] + 1; *c; c++)
+                        switch (*c) {
+                        case 'a':
+                                a = true;
+                                break;
+                        case 'b':
+                                b = true;
+                                break;
+                        case 'q':
+                                q = true;
+                                break;
+                        default:
+                                return NULL;
+                        }
+        if (!a || !b || !q)
+                return NULL;
+        if (i < argc && strcmp(argv[i], "--") == 0)
+                i++;
+        if (i != argc - 1 || modname_validate(argv[i], NULL) < 0)
+                return NULL;
+        return argv[i];
+}
+
 /* The kernel's form: -q [--] NAME (call_modprobe() in kernel/module/kmod.c). */
 static const char *kernel_request(int argc, char *argv[])
 {
@@ -122,6 +157,39 @@ static bool daemon_serving(const char *sock)
         return pid > 1 && (kill((pid_t) pid, 0) == 0 || errno == EPERM);
 }
 
+/* One Load for a unit (modprobe@.service): unlike the kernel, a unit may wait for the daemon's
+ * activation, and for the load. Exit status as `modprobe -abq` (the unit ignores it). */
+static int unit_load(char *argv[], const char *name)
+{
+        _cleanup_free_ char *req = NULL, *reply = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        size_t n, reply_size = 0;
+        char error[256];
+        int k;
+
+        req = reply_format_unit_load(name, &n);
+        if (!req)
+                return log_oom(), EXIT_FAILURE;
+        fd = reply_connect(socket_path());
+        if (fd < 0)
+                return real_modprobe(argv, "modcoalesced is not reachable");
+        k = reply_exchange(fd, req, n, UNIT_TIMEOUT_SEC, &reply, &reply_size);
+        if (k == -ETIMEDOUT)
+                return log_notice("%s: still loading after %u s; modcoalesced carries on.", name,
+                               UNIT_TIMEOUT_SEC),
+                       EXIT_FAILURE;
+        if (k < 0)
+                return real_modprobe(argv, "modcoalesced went away before answering");
+        k = reply_error_id(reply, reply_size, error, sizeof(error));
+        if (k == 0)
+                return EXIT_SUCCESS;
+        if (k > 0 &&
+                (strcmp(error, VL_ERROR_SHUTTING_DOWN) == 0 ||
+                        strcmp(error, VL_ERROR_TOO_MANY_REQUESTS) == 0))
+                return real_modprobe(argv, error);
+        return EXIT_FAILURE;
+}
+
 int main(int argc, char *argv[])
 {
         _cleanup_free_ char *req = NULL, *reply = NULL;
@@ -134,6 +202,9 @@ int main(int argc, char *argv[])
         log_setup("modcoalesced-modprobe");
         if (argc == 2 && (strcmp(argv[1], "--claim") == 0 || strcmp(argv[1], "--release") == 0))
                 return kernel_modprobe_verb(argv[1]);
+        name = unit_request(argc, argv);
+        if (name)
+                return unit_load(argv, name);
         name = kernel_request(argc, argv);
         if (!name)
                 return real_modprobe(argv, "not the kernel's request");

@@ -54,6 +54,11 @@ char *reply_format_kernel_load(const char *name, size_t *ret_size)
         return format_call("\"modules\":[\"", name, "\"],\"fromKernel\":true}", ret_size);
 }
 
+char *reply_format_unit_load(const char *name, size_t *ret_size)
+{
+        return format_call("\"modules\":[\"", name, "\"],\"blacklist\":true}", ret_size);
+}
+
 int reply_connect(const char *path)
 {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };

@@ -44,6 +44,25 @@ if [ "$mode" = daemon ]; then
                 -a "$(systemctl is-active modcoalesced-kernel-modprobe.service)" = active \
                 -a -z "$(grep -rls 'kernel[./]modprobe' /usr/lib/sysctl.d /etc/sysctl.d)"
 
+        # -- m) modprobe@.service loads through the daemon (our drop-in), blacklist applied ----
+        # Boot's modprobe@ units: the kernel's count of load syscalls by modprobe processes in
+        # the root (recorded, not judged: the kernel's own requests before the kernel-modprobe
+        # unit claims kernel.modprobe go to modprobe too).
+        say "m boot_modprobe_syscalls=$(awk -v since="$since" '/ sys_(f)?init_module\(/ && $1 ~ /^modprobe-/ {
+                for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+\.[0-9]+:$/) { t = substr($i, 1, length($i) - 1) * 1e6; break }
+                if (t >= since) n++ } END { print n + 0 }' $OUT/trace.boot) units=$(systemctl list-units --no-legend --plain 'modprobe@*' | awk '{ printf "%s,", $1 }')"
+        r0=$(getstat requests)
+        trace_clear
+        systemctl start modprobe@mc_c.service modprobe@mc_black.service
+        trace_save m
+        r1=$(getstat requests)
+        by_daemon=$(grep -c '^ *modcoalesced-[0-9]*.* sys_finit_module(\|^ *modcoalesced-[0-9]*.* sys_init_module(' $OUT/trace.m)
+        by_modprobe=$(grep -c '^ *modprobe-[0-9]*.* sys_f\?init_module(' $OUT/trace.m)
+        check m "modprobe@mc_c and modprobe@mc_black: $((r1 - r0)) daemon requests, $by_daemon load syscalls by the daemon, $by_modprobe by modprobe; mc_c $(cat /sys/module/mc_c/initstate 2>/dev/null || echo absent), mc_black (blacklisted) $(cat /sys/module/mc_black/initstate 2>/dev/null || echo absent), units $(systemctl is-active modprobe@mc_c.service modprobe@mc_black.service | tr '\n' ' ')" \
+                test "$((r1 - r0))" = 2 -a "$by_daemon" = 1 -a "$by_modprobe" = 0 \
+                -a "$(cat /sys/module/mc_c/initstate 2>/dev/null)" = live -a ! -e /sys/module/mc_black
+        modprobe -r mc_c
+
         # -- a) 200 concurrent requests for the slow module -----------------------------------
         say "scenario a"
         trace_clear
