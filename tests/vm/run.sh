@@ -50,7 +50,7 @@ if [ "$mode" = daemon ]; then
         # unit claims kernel.modprobe go to modprobe too).
         say "m boot_modprobe_syscalls=$(awk -v since="$since" '/ sys_(f)?init_module\(/ && $1 ~ /^modprobe-/ {
                 for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+\.[0-9]+:$/) { t = substr($i, 1, length($i) - 1) * 1e6; break }
-                if (t >= since) n++ } END { print n + 0 }' $OUT/trace.boot) units=$(systemctl list-units --no-legend --plain 'modprobe@*' | awk '{ printf "%s,", $1 }')"
+                if (t >= since) n++ } END { print n + 0 }' $OUT/trace.boot) units=$(systemctl list-units --all --no-legend --plain 'modprobe@*' | awk '{ printf "%s,", $1 }')"
         r0=$(getstat requests)
         trace_clear
         systemctl start modprobe@mc_c.service modprobe@mc_black.service
@@ -229,6 +229,11 @@ if [ "$mode" = daemon ]; then
         check i2 "socket stopped: kernel.modprobe $stopped_kmp, request_module(fs-xfs) loads xfs: $(cat /sys/module/xfs/initstate 2>/dev/null || echo absent)" \
                 test "$(cat /sys/module/xfs/initstate 2>/dev/null)" = live -a "$stopped_kmp" = /sbin/modprobe
         systemctl start modcoalesced.socket
+        # systemctl waits for the socket's job, not for the units it pulls in: at most 10 s.
+        for _ in $(seq 100); do
+                [ "$(cat /proc/sys/kernel/modprobe)" = /usr/libexec/modcoalesced-modprobe ] && break
+                sleep 0.1
+        done
         check i3 "socket started again: kernel.modprobe $(cat /proc/sys/kernel/modprobe)" \
                 test "$(cat /proc/sys/kernel/modprobe)" = /usr/libexec/modcoalesced-modprobe
 
