@@ -274,7 +274,8 @@ static void test_blacklist(void **state)
                                  r, (char *const[]){ "mc_c", NULL }, NULL, &other_b, NULL),
                 0);
         assert_int_equal(other_b->n_modules, 1);
-        assert_plan_matches_modprobe(other_b, fixture_modprobe(true), (char *const[]){ "mc_c", NULL });
+        assert_plan_matches_modprobe(
+                other_b, fixture_modprobe(true), (char *const[]){ "mc_c", NULL });
 }
 
 static void test_install_and_parameters(void **state)

@@ -92,6 +92,41 @@ rm -rf "$tmp/run"
         fail "without the socket: $(tail -n 1 "$MC_FAKE_KERNEL_DIR/real-modprobe.log")"
 ok "modprobe@'s -abq NAME: 10 units waited through the activation for one load, failures exit 1 without a second attempt, other forms and a missing socket go to the real modprobe"
 
+# -- systemd-modules-load's drop-in: modcoalescectl modules-load ----------------------------------
+ctl="$build/src/modcoalescectl/modcoalescectl"
+mlroot=$tmp/ml-root
+mkdir -p "$mlroot/etc/modules-load.d" "$mlroot/usr/lib/modules-load.d"
+printf '# loaded through the daemon\nmc_a\nmc_nothing\nmc_fail\n' >"$mlroot/etc/modules-load.d/a.conf"
+printf 'mc_c\n' >"$mlroot/usr/lib/modules-load.d/b.conf"
+cat >"$tmp/modules-load" <<'SH'
+#!/bin/sh
+echo modules-load >>"$MC_FAKE_KERNEL_DIR/real-modprobe.log"
+SH
+chmod +x "$tmp/modules-load"
+export MODCOALESCED_MODULES_LOAD=$tmp/modules-load MODCOALESCED_PROC_CMDLINE=/dev/null
+modules_load() { "$ctl" --socket "$sock" --root "$mlroot" modules-load 2>>"$tmp/ml.log"; }
+start_socket --idle-timeout 0
+: >"$MC_FAKE_KERNEL_DIR/real-modprobe.log"
+mkdir -p "$MC_FAKE_KERNEL_DIR/fail"
+echo 19 >"$MC_FAKE_KERNEL_DIR/fail/mc_fail"
+# Not found and ENODEV are logged, not failures, as systemd-modules-load has them.
+modules_load || fail "modules-load: $(cat "$tmp/ml.log")"
+[ "$(calls load mc_a)/$(calls load mc_c)/$(calls load mc_fail)" = 1/1/1 ] ||
+        fail "loads mc_a/mc_c/mc_fail: $(calls load mc_a)/$(calls load mc_c)/$(calls load mc_fail)"
+grep -q "Failed to find module 'mc_nothing'" "$tmp/ml.log" || fail "no word of mc_nothing: $(cat "$tmp/ml.log")"
+# A module that fails otherwise fails the unit; the others still load.
+printf 'mc_user2\nmc_user1\n' >"$mlroot/etc/modules-load.d/a.conf"
+echo 5 >"$MC_FAKE_KERNEL_DIR/fail/mc_user2"
+modules_load && fail "modules-load succeeded although mc_user2 failed with EIO: $(cat "$tmp/ml.log") $(cat "$MC_FAKE_KERNEL_DIR/calls")"
+[ "$(calls load mc_user1)" = 1 ] || fail "mc_user1 was skipped after mc_user2 failed"
+[ "$(real_calls)" = 0 ] || fail "systemd-modules-load ran although the daemon answered"
+kill "$daemon_pid"; wait "$daemon_pid" 2>/dev/null || true
+# No socket: systemd-modules-load itself.
+rm -rf "$tmp/run"
+modules_load || fail "modules-load without the socket"
+[ "$(cat "$MC_FAKE_KERNEL_DIR/real-modprobe.log")" = modules-load ] || fail "systemd-modules-load did not run"
+ok "modcoalescectl modules-load: each module one Load, not found and ENODEV not failures, EIO fails the unit but not the others, systemd-modules-load without the socket"
+
 # -- --claim and --release: kernel.modprobe, on a file standing in for /proc/sys/kernel/modprobe --
 sysctl=$tmp/kernel.modprobe
 shim_abs=$(readlink -f "$shim")

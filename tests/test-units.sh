@@ -193,6 +193,13 @@ if [ -n "$dropin" ]; then
                 grep -qx 'After=modcoalesced.socket' "$dropin" ||
                 fail "modprobe@ drop-in: $(grep -v '^#' "$dropin")"
         ok "modprobe@.service drop-in: ExecStart=-${shim_path#"$dest"} -abq %i, after the socket"
+        mlconf=$(find "$dest" -path '*/systemd/system/systemd-modules-load.service.d/modcoalesced.conf' -type f)
+        ctl_path=$(find_one bin/modcoalescectl)
+        [ -n "$mlconf" ] && [ "$(grep -c '^ExecStart=' "$mlconf")" = 2 ] && grep -qx 'ExecStart=' "$mlconf" &&
+                grep -qx "ExecStart=${ctl_path#"$dest"} modules-load" "$mlconf" &&
+                grep -qx 'After=modcoalesced.socket' "$mlconf" ||
+                fail "systemd-modules-load drop-in: $(grep -v '^#' "$mlconf" 2>/dev/null)"
+        ok "systemd-modules-load.service drop-in: ExecStart=${ctl_path#"$dest"} modules-load, after the socket"
 fi
 
 # The initrd: dracut's module and initramfs-tools' hook and scripts (-Dinitramfs=), valid shell,

@@ -12,6 +12,7 @@
 
 #include "log.h"
 #include "modname.h"
+#include "modules-load.h"
 #include "resolver.h"
 #include "varlink-idl.h"
 #include "verbs.h"
@@ -21,6 +22,7 @@ static bool arg_modalias;
 static const char *arg_module_dir;
 static const char *arg_params;
 static char **arg_config;
+static const char *arg_root;
 
 static const char *arg_socket = MODCOALESCED_SOCKET;
 
@@ -33,7 +35,11 @@ static void help(void)
                "  load MODALIAS|NAME…     Ask the daemon to load, and show each module's outcome\n"
                "  in-flight               Loads in flight and their waiters\n"
                "  stats                   The daemon's counters and per-module duplicate table\n"
-               "  monitor                 Follow request, coalesce, load and result events\n\n"
+               "  monitor                 Follow request, coalesce, load and result events\n"
+               "  modules-load            Load modules-load.d's and modules_load='s modules "
+               "through\n"
+               "                          the daemon, as systemd-modules-load does (its drop-in\n"
+               "                          runs this); without the daemon, run it\n\n"
                "A single argument with a ':' is a MODALIAS (blacklist applied, as udev does);\n"
                "anything else names modules or aliases (as modprobe).\n\n"
                "  -h --help              Show this help\n"
@@ -43,7 +49,8 @@ static void help(void)
                "     --modalias          Treat the argument as a MODALIAS\n"
                "     --module-dir=DIR    resolve: module tree (default /lib/modules/`uname -r`)\n"
                "     --config=PATH       resolve: modprobe.d file or directory (repeatable)\n"
-               "     --parameters=PARAMS Module parameters, as on modprobe's command line\n",
+               "     --parameters=PARAMS Module parameters, as on modprobe's command line\n"
+               "     --root=DIR          modules-load: read modules-load.d below DIR\n",
                 MODCOALESCED_SOCKET);
 }
 
@@ -188,6 +195,7 @@ int main(int argc, char *argv[])
                 ARG_CONFIG,
                 ARG_PARAMS,
                 ARG_SOCKET,
+                ARG_ROOT,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -198,6 +206,7 @@ int main(int argc, char *argv[])
                 { "config", required_argument, NULL, ARG_CONFIG },
                 { "parameters", required_argument, NULL, ARG_PARAMS },
                 { "socket", required_argument, NULL, ARG_SOCKET },
+                { "root", required_argument, NULL, ARG_ROOT },
                 {},
         };
         int c, k;
@@ -230,6 +239,9 @@ int main(int argc, char *argv[])
                 case ARG_SOCKET:
                         arg_socket = optarg;
                         break;
+                case ARG_ROOT:
+                        arg_root = optarg;
+                        break;
                 default:
                         return EXIT_FAILURE;
                 }
@@ -254,6 +266,8 @@ int main(int argc, char *argv[])
                 k = verb_stats(&o);
         else if (strcmp(verb, "monitor") == 0 && no_args)
                 k = verb_monitor(&o);
+        else if (strcmp(verb, "modules-load") == 0 && no_args)
+                k = verb_modules_load(&o, arg_root);
         else {
                 log_error("Unknown verb or extra arguments: see --help.");
                 k = -EINVAL;

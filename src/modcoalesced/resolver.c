@@ -412,8 +412,8 @@ int resolver_resolve_modalias(Resolver *r, const char *modalias, const char *par
         return resolver_resolve(r, 'A', inputs, params, ret, NULL);
 }
 
-static int resolve_names(Resolver *r, char kind, char *const *names, const char *params,
-        Plan **ret, char **ret_missing)
+static int resolve_names(Resolver *r, char kind, char *const *names, const char *params, Plan **ret,
+        char **ret_missing)
 {
         int k;
 

@@ -51,6 +51,12 @@ if [ "$mode" = daemon ]; then
         say "m boot_modprobe_syscalls=$(awk -v since="$since" '/ sys_(f)?init_module\(/ && $1 ~ /^modprobe-/ {
                 for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+\.[0-9]+:$/) { t = substr($i, 1, length($i) - 1) * 1e6; break }
                 if (t >= since) n++ } END { print n + 0 }' $OUT/trace.boot) units=$(systemctl list-units --all --no-legend --plain 'modprobe@*' | awk '{ printf "%s,", $1 }')"
+        # systemd-modules-load at boot (modules-load.d/mctest.conf: mc_soft), through
+        # modcoalescectl modules-load: the kernel read mc_soft for the daemon.
+        ml_reader=$(grep 'kinit:.*name="mc_soft\.ko' $OUT/trace.boot | awk '{ sub(/-[0-9]+$/, "", $1); print $1 }' | sort -u | tr '\n' ' ')
+        check m2 "systemd-modules-load at boot: $(systemctl show -P Result systemd-modules-load.service), mc_soft $(cat /sys/module/mc_soft/initstate 2>/dev/null || echo absent), read by: $ml_reader" \
+                test "$(systemctl show -P Result systemd-modules-load.service)" = success \
+                -a "$(cat /sys/module/mc_soft/initstate 2>/dev/null)" = live -a "$ml_reader" = "modcoalesced "
         r0=$(getstat requests)
         trace_clear
         systemctl start modprobe@mc_c.service modprobe@mc_black.service
