@@ -83,6 +83,16 @@ static int kernel_modprobe_verb(const char *verb)
         return EXIT_SUCCESS;
 }
 
+/* The rest of a command line from argv[i] on: [--] NAME, one valid module name. */
+static const char *sole_name(int argc, char *argv[], int i)
+{
+        if (i < argc && strcmp(argv[i], "--") == 0)
+                i++;
+        if (i != argc - 1 || modname_validate(argv[i], NULL) < 0)
+                return NULL;
+        return argv[i];
+}
+
 /* modprobe@.service's form, which our drop-in runs in its place: -abq [--] NAME (the letters in
  * any grouping, all three of them). */
 static const char *unit_request(int argc, char *argv[])
@@ -105,29 +115,13 @@ static const char *unit_request(int argc, char *argv[])
                         default:
                                 return NULL;
                         }
-        if (!a || !b || !q)
-                return NULL;
-        if (i < argc && strcmp(argv[i], "--") == 0)
-                i++;
-        if (i != argc - 1 || modname_validate(argv[i], NULL) < 0)
-                return NULL;
-        return argv[i];
+        return a && b && q ? sole_name(argc, argv, i) : NULL;
 }
 
 /* The kernel's form: -q [--] NAME (call_modprobe() in kernel/module/kmod.c). */
 static const char *kernel_request(int argc, char *argv[])
 {
-        int i = 1;
-
-        if (i < argc && strcmp(argv[i], "-q") == 0)
-                i++;
-        else
-                return NULL;
-        if (i < argc && strcmp(argv[i], "--") == 0)
-                i++;
-        if (i != argc - 1 || modname_validate(argv[i], NULL) < 0)
-                return NULL;
-        return argv[i];
+        return argc > 1 && strcmp(argv[1], "-q") == 0 ? sole_name(argc, argv, 2) : NULL;
 }
 
 /* The daemon writes its pid to "ready" beside its socket while it serves. Without a live daemon,
@@ -157,26 +151,25 @@ static bool daemon_serving(const char *sock)
         return pid > 1 && (kill((pid_t) pid, 0) == 0 || errno == EPERM);
 }
 
-/* One Load for a unit (modprobe@.service): unlike the kernel, a unit may wait for the daemon's
- * activation, and for the load. Exit status as `modprobe -abq` (the unit ignores it). */
-static int unit_load(char *argv[], const char *name)
+/* Sends one Load and turns the answer into modprobe's exit status: 0 when the daemon answered
+ * without an error; 1 for a load that failed (NoSuchModule, LoadFailed…: what modprobe -q says
+ * with its exit status) or that still runs at the deadline (the daemon carries it on, a second
+ * loader would not help); the real modprobe's when the daemon cannot answer. */
+static int load(char *argv[], const char *name, const char *req, size_t n, unsigned timeout_sec)
 {
-        _cleanup_free_ char *req = NULL, *reply = NULL;
+        _cleanup_free_ char *reply = NULL;
         _cleanup_close_ int fd = -EBADF;
-        size_t n, reply_size = 0;
+        size_t reply_size = 0;
         char error[256];
         int k;
 
-        req = reply_format_unit_load(name, &n);
-        if (!req)
-                return log_oom(), EXIT_FAILURE;
         fd = reply_connect(socket_path());
         if (fd < 0)
                 return real_modprobe(argv, "modcoalesced is not reachable");
-        k = reply_exchange(fd, req, n, UNIT_TIMEOUT_SEC, &reply, &reply_size);
+        k = reply_exchange(fd, req, n, timeout_sec, &reply, &reply_size);
         if (k == -ETIMEDOUT)
                 return log_notice("%s: still loading after %u s; modcoalesced carries on.", name,
-                               UNIT_TIMEOUT_SEC),
+                               timeout_sec),
                        EXIT_FAILURE;
         if (k < 0)
                 return real_modprobe(argv, "modcoalesced went away before answering");
@@ -192,19 +185,22 @@ static int unit_load(char *argv[], const char *name)
 
 int main(int argc, char *argv[])
 {
-        _cleanup_free_ char *req = NULL, *reply = NULL;
-        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *req = NULL;
         const char *name;
-        size_t n, reply_size = 0;
-        char error[256];
-        int k;
+        size_t n;
 
         log_setup("modcoalesced-modprobe");
         if (argc == 2 && (strcmp(argv[1], "--claim") == 0 || strcmp(argv[1], "--release") == 0))
                 return kernel_modprobe_verb(argv[1]);
         name = unit_request(argc, argv);
-        if (name)
-                return unit_load(argv, name);
+        if (name) {
+                /* modprobe@.service: unlike the kernel, a unit may wait for the daemon's
+                 * activation, and for the load; the unit ignores the exit status. */
+                req = reply_format_unit_load(name, &n);
+                if (!req)
+                        return log_oom(), EXIT_FAILURE;
+                return load(argv, name, req, n, UNIT_TIMEOUT_SEC);
+        }
         name = kernel_request(argc, argv);
         if (!name)
                 return real_modprobe(argv, "not the kernel's request");
@@ -219,21 +215,5 @@ int main(int argc, char *argv[])
                 safe_close(reply_connect(socket_path()));
                 return real_modprobe(argv, "modcoalesced is not serving yet");
         }
-        fd = reply_connect(socket_path());
-        if (fd < 0)
-                return real_modprobe(argv, "modcoalesced is not reachable");
-        k = reply_exchange(fd, req, n, SHIM_TIMEOUT_SEC, &reply, &reply_size);
-        if (k == -ETIMEDOUT)
-                return EXIT_FAILURE;
-        if (k < 0)
-                return real_modprobe(argv, "modcoalesced went away before answering");
-        k = reply_error_id(reply, reply_size, error, sizeof(error));
-        if (k == 0)
-                return EXIT_SUCCESS;
-        if (k > 0 &&
-                (strcmp(error, VL_ERROR_SHUTTING_DOWN) == 0 ||
-                        strcmp(error, VL_ERROR_TOO_MANY_REQUESTS) == 0))
-                return real_modprobe(argv, error);
-        /* NoSuchModule, LoadFailed…: what modprobe -q says with its exit status. */
-        return EXIT_FAILURE;
+        return load(argv, name, req, n, SHIM_TIMEOUT_SEC);
 }
