@@ -28,29 +28,10 @@ static const char *const conf_dirs[] = {
         "/usr/lib/modules-load.d",
 };
 
-static int strv_push(char ***l, size_t *n, char *s)
+/* Lists are built as JSON arrays of strings: sd-json owns the memory while they grow. */
+static int push(sd_json_variant **l, const char *s)
 {
-        char **m;
-
-        if (!s)
-                return -ENOMEM;
-        m = realloc(*l, (*n + 2) * sizeof(char *));
-        if (!m) {
-                free(s);
-                return -ENOMEM;
-        }
-        m[(*n)++] = s;
-        m[*n] = NULL;
-        *l = m;
-        return 0;
-}
-
-static bool strv_contains(char *const *l, const char *s)
-{
-        for (; l && *l; l++)
-                if (strcmp(*l, s) == 0)
-                        return true;
-        return false;
+        return sd_json_variant_append_arrayb(l, SD_JSON_BUILD_STRING(s));
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -59,7 +40,7 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* modules_load=a,b and rd.modules_load=c (also with '-' for '_', as systemd takes them). */
-static int cmdline_modules(const char *cmdline, bool in_initrd, char ***l, size_t *n)
+static int cmdline_modules(const char *cmdline, bool in_initrd, sd_json_variant **l)
 {
         _cleanup_free_ char *copy = strdup(cmdline ?: "");
         char *save = NULL;
@@ -68,7 +49,7 @@ static int cmdline_modules(const char *cmdline, bool in_initrd, char ***l, size_
         if (!copy)
                 return -ENOMEM;
         for (char *w = strtok_r(copy, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save)) {
-                const char *v = NULL;
+                char *v = NULL, *save2 = NULL;
 
                 if (strncmp(w, "rd.", 3) == 0) {
                         if (!in_initrd)
@@ -79,56 +60,62 @@ static int cmdline_modules(const char *cmdline, bool in_initrd, char ***l, size_
                         v = w + 13;
                 if (!v)
                         continue;
-                _cleanup_free_ char *list = strdup(v);
-                char *s2 = NULL;
-                if (!list)
-                        return -ENOMEM;
-                for (char *m = strtok_r(list, ",", &s2); m; m = strtok_r(NULL, ",", &s2))
-                        if ((k = strv_push(l, n, strdup(m))) < 0)
+                for (char *m = strtok_r(v, ",", &save2); m; m = strtok_r(NULL, ",", &save2))
+                        if ((k = push(l, m)) < 0)
                                 return k;
         }
         return 0;
 }
 
-/* The *.conf names of all directories, each once, sorted. */
+/* The *.conf names of all directories, sorted, each once. */
 static int conf_names(const char *root, char ***ret)
 {
+        _cleanup_(sd_json_variant_unrefp) sd_json_variant *found = NULL;
         _cleanup_strv_free_ char **names = NULL;
-        size_t n = 0;
+        size_t n, j = 0;
         int k;
 
         for (size_t i = 0; i < ELEMENTSOF(conf_dirs); i++) {
                 _cleanup_free_ char *dir = NULL;
-                DIR *d;
                 struct dirent *de;
+                DIR *d;
 
                 if (asprintf(&dir, "%s%s", root, conf_dirs[i]) < 0)
                         return -ENOMEM;
                 d = opendir(dir);
                 if (!d)
                         continue;
-                while ((de = readdir(d))) {
+                k = 0;
+                while (k >= 0 && (de = readdir(d))) {
                         size_t len = strlen(de->d_name);
 
-                        if (de->d_name[0] == '.' || len < 6 ||
-                                strcmp(de->d_name + len - 5, ".conf") != 0 ||
-                                strv_contains(names, de->d_name))
-                                continue;
-                        if ((k = strv_push(&names, &n, strdup(de->d_name))) < 0) {
-                                closedir(d);
-                                return k;
-                        }
+                        if (de->d_name[0] != '.' && len > 5 &&
+                                strcmp(de->d_name + len - 5, ".conf") == 0)
+                                k = push(&found, de->d_name);
                 }
                 closedir(d);
+                if (k < 0)
+                        return k;
         }
-        if (n > 0)
-                qsort(names, n, sizeof(char *), cmp_str);
+        if (!found)
+                return (*ret = calloc(1, sizeof(char *))) ? 0 : -ENOMEM;
+        k = sd_json_variant_strv(found, &names);
+        if (k < 0)
+                return k;
+        n = strv_length(names);
+        qsort(names, n, sizeof(char *), cmp_str);
+        for (size_t i = 0; i < n; i++)
+                if (j > 0 && strcmp(names[j - 1], names[i]) == 0)
+                        free(names[i]);
+                else
+                        names[j++] = names[i];
+        names[j] = NULL;
         *ret = TAKE_PTR(names);
         return 0;
 }
 
 /* The lines of the first directory's file of that name (a link to /dev/null masks it). */
-static int conf_file_modules(const char *root, const char *name, char ***l, size_t *n)
+static int conf_file_modules(const char *root, const char *name, sd_json_variant **l)
 {
         for (size_t i = 0; i < ELEMENTSOF(conf_dirs); i++) {
                 _cleanup_free_ char *path = NULL, *line = NULL;
@@ -150,9 +137,8 @@ static int conf_file_modules(const char *root, const char *name, char ***l, size
                         s[strcspn(s, "\r\n")] = '\0';
                         for (size_t e = strlen(s); e > 0 && strchr(" \t", s[e - 1]); e--)
                                 s[e - 1] = '\0';
-                        if (!*s || *s == '#' || *s == ';')
-                                continue;
-                        k = strv_push(l, n, strdup(s));
+                        if (*s && *s != '#' && *s != ';')
+                                k = push(l, s);
                 }
                 fclose(f);
                 return k;
@@ -162,23 +148,22 @@ static int conf_file_modules(const char *root, const char *name, char ***l, size
 
 int modules_load_list(const char *root, const char *cmdline, bool in_initrd, char ***ret)
 {
-        _cleanup_strv_free_ char **l = NULL, **names = NULL;
-        size_t n = 0;
+        _cleanup_(sd_json_variant_unrefp) sd_json_variant *l = NULL;
+        _cleanup_strv_free_ char **names = NULL;
         int k;
 
-        k = cmdline_modules(cmdline, in_initrd, &l, &n);
+        k = cmdline_modules(cmdline, in_initrd, &l);
         if (k < 0)
                 return k;
         k = conf_names(root, &names);
         if (k < 0)
                 return k;
-        for (char **i = names; i && *i; i++)
-                if ((k = conf_file_modules(root, *i, &l, &n)) < 0)
+        for (char **i = names; *i; i++)
+                if ((k = conf_file_modules(root, *i, &l)) < 0)
                         return k;
-        if (!l && !(l = calloc(1, sizeof(char *))))
-                return -ENOMEM;
-        *ret = TAKE_PTR(l);
-        return 0;
+        if (!l)
+                return (*ret = calloc(1, sizeof(char *))) ? 0 : -ENOMEM;
+        return sd_json_variant_strv(l, ret);
 }
 
 /* MODCOALESCED_PROC_CMDLINE and MODCOALESCED_MODULES_LOAD exist for the tests only. */
