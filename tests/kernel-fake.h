@@ -46,7 +46,9 @@ Kernel *kernel_fake_kernel(KernelFake *f);
 
 /* What /sys/module/compression says (default: none). */
 void kernel_fake_set_compression(KernelFake *f, Compression c);
-/* What loads of `name` return from now on (default 0); the module is live after a 0. */
+/* What loads of `name` return from now on (default 0), as its init would: the module is live
+ * after a 0 and absent after any error, EBUSY and EEXIST included (the kernel frees a module
+ * whose init failed before the call returns). */
 void kernel_fake_set_result(KernelFake *f, const char *name, int error);
 /* finit_module() with MODULE_INIT_COMPRESSED_FILE returns this (0: behave as the kernel). */
 void kernel_fake_set_compressed_error(KernelFake *f, int error);

@@ -5,7 +5,8 @@
  *   DIR/compression   the format the "kernel" decompresses itself ("xz", "zstd"); absent: none
  *   DIR/live/NAME     the module is live; created atomically by a successful load
  *   DIR/hold/NAME     loads of NAME wait while this file exists
- *   DIR/fail/NAME     loads of NAME fail with the errno number this file holds
+ *   DIR/fail/NAME     loads of NAME fail with the errno number this file holds, as the module's
+ *                     init would (EBUSY and EEXIST too): NAME stays absent
  *   DIR/calls         one line per event: "finit NAME", "init NAME" (kernel calls), "load NAME"
  *                     (a full load attempt), "loaded NAME" (one per module that became live),
  *                     "eexist NAME"

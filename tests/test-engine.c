@@ -510,9 +510,9 @@ static void test_going_waits_then_loads_once(void **state)
         harness_done(&h);
 }
 
-/* The kernel says EBUSY (the module is going away under us): no client ever sees EBUSY; the
- * engine waits until the module is gone and loads it again. */
-static void test_ebusy_is_never_answered(void **state)
+/* The kernel says EBUSY and /sys/module shows the old instance going away: no client sees
+ * EBUSY; the engine waits until the module is gone and loads it again. */
+static void test_ebusy_while_going_waits_then_loads(void **state)
 {
         _cleanup_(plan_unrefp) Plan *p = NULL;
         Harness h;
@@ -1153,7 +1153,7 @@ int main(void)
                 cmocka_unit_test(test_coming_waits_without_insert),
                 cmocka_unit_test(test_coming_ended_by_uevent),
                 cmocka_unit_test(test_going_waits_then_loads_once),
-                cmocka_unit_test(test_ebusy_is_never_answered),
+                cmocka_unit_test(test_ebusy_while_going_waits_then_loads),
                 cmocka_unit_test(test_live_module_costs_nothing),
                 cmocka_unit_test(test_kernel_requests_do_not_wait),
                 cmocka_unit_test(test_failure_memory),

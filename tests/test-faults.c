@@ -412,6 +412,103 @@ static void test_kernel_call_fails(void **state)
                 }
 }
 
+/* -- EBUSY and EEXIST -------------------------------------------------------------------------- */
+
+/* A module's init may return any errno, EBUSY (EDAC drivers, when the firmware owns the
+ * hardware) and EEXIST included, and the kernel frees the module before the call returns: the
+ * module is absent. That is the module's answer, not the kernel's "an instance is going away"
+ * or "already loaded": one load, every waiter gets that errno at once, and it is remembered. */
+static void assert_init_error_is_a_failure(int error)
+{
+        EngineConfig config = { .request_timeout_usec = 3 * USEC_PER_SEC };
+        usec_t start = now_usec();
+        Harness h;
+        Plan *p;
+        size_t i;
+
+        harness_init(&h, config, COMPRESSION_XZ);
+        p = plan_file(&h, "mc_c", "mc_c.ko");
+        kernel_fake_set_result(h.fake, "mc_c", error);
+        i = burst(&h, p, 50);
+        assert_int_equal(kernel_fake_loads(h.fake, "mc_c"), 1);
+        assert_int_equal(kernel_fake_counts(h.fake).finit_calls, 1);
+        assert_true(now_usec() - start < USEC_PER_SEC);
+        assert_all(&h, i, 50, OUTCOME_FAILED, error);
+        assert_int_equal(kernel_fake_get_state(h.fake, "mc_c"), KERNEL_MODULE_ABSENT);
+        assert_int_equal(engine_stats(h.engine).failed_loading, 1);
+        assert_int_equal(engine_stats(h.engine).busy_retries, 0);
+        assert_int_equal(engine_stats(h.engine).loads_eexist, 0);
+        /* Inside the failure memory: no kernel call, no open; after it, one load. */
+        kernel_fake_set_result(h.fake, "mc_c", 0);
+        assert_next_request_loads(&h, p, error, false);
+        assert_int_equal(kernel_fake_counts(h.fake).finit_calls, 2);
+        harness_done(&h);
+}
+
+static void test_init_ebusy_is_a_failure(void **state)
+{
+        assert_init_error_is_a_failure(-EBUSY);
+}
+
+static void test_init_eexist_is_a_failure(void **state)
+{
+        assert_init_error_is_a_failure(-EEXIST);
+}
+
+/* The kernel's own EEXIST (the module is live: someone else loaded it since we looked) is
+ * success, without a full load. */
+static void test_live_eexist_is_success(void **state)
+{
+        Harness h;
+        Plan *p;
+        size_t i;
+
+        harness_init(&h, (EngineConfig){}, COMPRESSION_XZ);
+        p = plan_file(&h, "mc_c", "mc_c.ko");
+        kernel_fake_set_state(h.fake, "mc_c", KERNEL_MODULE_LIVE); /* after the scan */
+        i = burst(&h, p, 20);
+        assert_all(&h, i, 20, OUTCOME_ALREADY_LOADED, 0);
+        assert_int_equal(kernel_fake_counts(h.fake).finit_calls, 1);
+        assert_int_equal(kernel_fake_loads(h.fake, "mc_c"), 0);
+        assert_int_equal(engine_stats(h.engine).loads_eexist, 1);
+        assert_int_equal(engine_stats(h.engine).loads_failed, 0);
+        harness_done(&h);
+}
+
+/* Our load failed with EEXIST or EBUSY, and by the time the answer is read someone else is
+ * loading the module (coming): wait for that load as for any other, never load beside it. */
+static void test_eexist_ebusy_then_coming_waits(void **state)
+{
+        static const int errors[] = { -EBUSY, -EEXIST };
+
+        for (size_t e = 0; e < ELEMENTSOF(errors); e++) {
+                Harness h;
+                Plan *p;
+
+                harness_init(&h, (EngineConfig){}, COMPRESSION_XZ);
+                p = plan_file(&h, "mc_c", "mc_c.ko");
+                kernel_fake_set_result(h.fake, "mc_c", errors[e]);
+                kernel_fake_hold(h.fake, "mc_c");
+                for (int k = 0; k < 5; k++)
+                        assert_int_equal(engine_submit(h.engine, p, 0, on_done, &h, NULL), 0);
+                assert_true(kernel_fake_wait_blocked(h.fake, "mc_c", 1, 10 * USEC_PER_SEC));
+                kernel_fake_release(h.fake, "mc_c");
+                /* The loop has not run: the engine has not seen the answer yet. */
+                for (usec_t deadline = now_usec() + 10 * USEC_PER_SEC;
+                        kernel_fake_get_state(h.fake, "mc_c") != KERNEL_MODULE_ABSENT;)
+                        assert_true(now_usec() < deadline);
+                kernel_fake_set_state(h.fake, "mc_c", KERNEL_MODULE_COMING);
+                run_for(&h, 150 * USEC_PER_MSEC);
+                assert_int_equal(h.n_records, 0);
+                kernel_fake_set_state(h.fake, "mc_c", KERNEL_MODULE_LIVE);
+                run_until(&h, 5);
+                assert_all(&h, 0, 5, OUTCOME_ALREADY_LOADED, 0);
+                assert_int_equal(kernel_fake_counts(h.fake).finit_calls, 1);
+                assert_int_equal(kernel_fake_loads(h.fake, "mc_c"), 1);
+                harness_done(&h);
+        }
+}
+
 /* -- a load that never returns ----------------------------------------------------------------- */
 
 /* Every worker stuck inside the kernel: waiters on the stuck loads and on one queued behind
@@ -564,6 +661,10 @@ int main(void)
                 cmocka_unit_test(test_short_reads),
                 cmocka_unit_test(test_corrupt_input),
                 cmocka_unit_test(test_kernel_call_fails),
+                cmocka_unit_test(test_init_ebusy_is_a_failure),
+                cmocka_unit_test(test_init_eexist_is_a_failure),
+                cmocka_unit_test(test_live_eexist_is_success),
+                cmocka_unit_test(test_eexist_ebusy_then_coming_waits),
                 cmocka_unit_test(test_load_never_returns),
                 cmocka_unit_test(test_worker_cannot_start),
                 cmocka_unit_test(test_worker_cannot_start_while_another_runs),

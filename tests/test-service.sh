@@ -110,6 +110,32 @@ PY
 vl GetStats >/dev/null || fail "daemon gone after garbage"
 ok "malformed JSON, wrong types, unknown methods and fields, oversize strings: varlink errors"
 
+# -- a module's own init answers EBUSY or EEXIST ------------------------------------------------
+# The load returns the errno and nothing is loaded or going away, as after a real init that
+# failed: a failure like any other, from one load, answered to every waiter at once (not after
+# the 50 s request timeout).
+echo 16 >"$MC_FAKE_KERNEL_DIR/fail/mc_storm"
+echo 17 >"$MC_FAKE_KERNEL_DIR/fail/mc_black"
+start=$(date +%s)
+waiter_pids=()
+for i in $(seq 20); do
+        vl Load '{"modules":["mc_storm"]}' >"$tmp/ebusy.$i" 2>&1 &
+        waiter_pids+=($!)
+        vl Load '{"modules":["mc_black"]}' >"$tmp/eexist.$i" 2>&1 &
+        waiter_pids+=($!)
+done
+for p in "${waiter_pids[@]}"; do if wait "$p"; then fail "a waiter succeeded"; fi; done
+for i in $(seq 20); do
+        grep -q '"errnoName" *: *"EBUSY"' "$tmp/ebusy.$i" || fail "EBUSY waiter $i: $(cat "$tmp/ebusy.$i")"
+        grep -q '"errnoName" *: *"EEXIST"' "$tmp/eexist.$i" || fail "EEXIST waiter $i: $(cat "$tmp/eexist.$i")"
+done
+[ $(($(date +%s) - start)) -lt 20 ] || fail "the waiters were answered after $(($(date +%s) - start)) s"
+[ "$(calls load mc_storm)" = 1 ] || fail "mc_storm load attempts: $(calls load mc_storm)"
+[ "$(calls load mc_black)" = 1 ] || fail "mc_black load attempts: $(calls load mc_black)"
+expect_error Load '{"modules":["mc_storm"]}' io.modcoalesced.Manager.LoadFailed
+[ "$(calls load mc_storm)" = 1 ] || fail "mc_storm loaded again inside the failure memory"
+ok "EBUSY and EEXIST from a module's init: LoadFailed with that errno for 20 waiters each, one load each"
+
 # -- the kernel's modprobe shim ------------------------------------------------------------------
 shim="$build/src/modprobe-shim/modcoalesced-modprobe"
 cat >"$tmp/real-modprobe" <<'SH'

@@ -3,11 +3,13 @@
  *
  * A Module's state machine (the kernel's view, plus what we are doing about it):
  *
- *   ABSENT ──request──▶ LOADING ──ok/EEXIST──▶ LIVE ──remove uevent──▶ ABSENT
- *                         │  └──────EBUSY─────▶ GOING ──gone──▶ ABSENT (waiters load again)
- *                         └──────error───────▶ FAILED ──window over / tree changed──▶ ABSENT
+ *   ABSENT ──request──▶ LOADING ──ok──────────▶ LIVE ──remove uevent──▶ ABSENT
+ *                         │  └──EEXIST/EBUSY──▶ as /sys/module says: LIVE, COMING, GOING, or
+ *                         │                     nothing there (the init's own errno): FAILED
+ *                         └──error────────────▶ FAILED ──window over / tree changed──▶ ABSENT
  *   COMING, GOING: someone else (the kernel, another loader) is loading or unloading it: wait,
- *   never insert; a poll of /sys/module (and uevents) tell when it is LIVE or gone.
+ *   never insert; a poll of /sys/module (and uevents) tell when it is LIVE or gone (once GOING
+ *   is gone, the waiters load again).
  *
  * LOADING without a job is the "waiting-deps" marker: a request will load this module once its
  * dependencies are in; any other request that reaches the module first starts the load itself.
@@ -289,7 +291,8 @@ static void module_unwait(Request *r)
 }
 
 /* Hands every waiter on to its next step. The list is detached first: advancing a request can
- * make it wait on this module again (a new load after EBUSY) or on another one. */
+ * make it wait on this module again (a new load once a going instance is gone) or on another
+ * one. */
 static void module_release_waiters(Module *m, Outcome outcome, int error)
 {
         LIST_HEAD(Request) list = { m->waiters.head, m->waiters.tail };
@@ -381,22 +384,41 @@ static bool error_is_transient(int error)
                 error == -ENFILE;
 }
 
+/* The module's state now that its load returned. The kernel call answers EEXIST when an instance
+ * of that name is live and EBUSY when one is going away (or came to nothing while this load
+ * waited for it), but a module's init may return any errno, these two included (EDAC drivers say
+ * EBUSY when the firmware owns the hardware), and then nothing of it is left. /sys/module tells
+ * the two apart; ABSENT means the load failed with its error. */
+static KernelModuleState job_state(Engine *e, const LoadJob *j)
+{
+        KernelModuleState ks;
+
+        if (j->error == 0)
+                return KERNEL_MODULE_LIVE;
+        if ((j->error != -EEXIST && j->error != -EBUSY) || j->failed_stage != LOAD_STAGE_LOADING ||
+                kernel_module_state(e->kernel, j->name, &ks) < 0)
+                return KERNEL_MODULE_ABSENT;
+        return ks;
+}
+
 static void on_job_done(LoadJob *j, void *userdata)
 {
         Engine *e = userdata;
         Module *m = j->userdata;
         int error = j->error;
+        KernelModuleState ks = job_state(e, j);
 
         m->job = NULL;
-        engine_emit(e, ENGINE_EVENT_RESULT, m->name, error == -EEXIST ? 0 : error, COALESCED_NO);
+        engine_emit(e, ENGINE_EVENT_RESULT, m->name, ks == KERNEL_MODULE_LIVE ? 0 : error,
+                COALESCED_NO);
         e->stats.bytes_read += j->bytes_read;
         e->stats.bytes_decompressed += j->bytes_decompressed;
         e->stats.bytes_not_read += j->file_size * m->n_joined;
         if (j->fell_back)
                 e->stats.fallbacks++;
 
-        if (error == 0 || error == -EEXIST) {
-                /* EEXIST is success: the module is there, whoever put it there. */
+        if (ks == KERNEL_MODULE_LIVE) {
+                /* Success: the module is there, whoever put it there. */
                 if (error == 0)
                         e->stats.loads_ok++;
                 else
@@ -407,12 +429,14 @@ static void on_job_done(LoadJob *j, void *userdata)
                 module_set_live(m, error == 0 ? OUTCOME_LOADED : OUTCOME_ALREADY_LOADED);
                 return;
         }
-        if (error == -EBUSY && j->method != LOAD_METHOD_INSTALL) {
-                /* The kernel still has an instance that is going away: wait until it is gone,
-                 * then load again. Never EBUSY to a client (upstream reverted exactly that). */
-                e->stats.busy_retries++;
+        if (ks == KERNEL_MODULE_COMING || ks == KERNEL_MODULE_GOING) {
+                /* Another instance is coming up or going away: wait for it as for any other
+                 * loader's, never load beside it, and never answer EBUSY while one could wait
+                 * (upstream reverted exactly that). Once a going one is gone, load again. */
+                if (ks == KERNEL_MODULE_GOING && error == -EBUSY)
+                        e->stats.busy_retries++;
                 load_job_free(j);
-                module_set_state(m, MODULE_GOING);
+                module_set_state(m, ks == KERNEL_MODULE_COMING ? MODULE_COMING : MODULE_GOING);
                 module_poll(m);
                 return;
         }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* kernel.c — the real kernel boundary: raw syscalls (glibc wraps neither finit_module nor
  * init_module) and sysfs reads, interpreted as kmod does: /sys/module/NAME without initstate is
- * a module still coming, and an unreadable initstate of an existing module counts as going. */
+ * a module still coming, and an unreadable initstate of an existing module counts as going;
+ * except in the scan at start, where such a directory is a built-in module. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -56,7 +57,9 @@ static int real_init_module(
         return syscall(SYS_init_module, image, size, params) < 0 ? -errno : 0;
 }
 
-/* State of /sys/module/<name> relative to an open /sys/module directory. */
+/* State of /sys/module/<name> relative to an open /sys/module directory. Returns 1 for a
+ * directory without initstate: a module still coming (its attributes follow the directory), or
+ * a built-in module with parameters, which has one for good. */
 static int state_at(int dirfd, const char *name, KernelModuleState *ret)
 {
         char path[MODULE_NAME_MAX + 32], buf[16];
@@ -69,12 +72,12 @@ static int state_at(int dirfd, const char *name, KernelModuleState *ret)
         snprintf(path, sizeof(path), "%s/initstate", name);
         fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
-                if (errno != ENOENT)
+                /* ENOTDIR: a file such as /sys/module/compression, not a module. */
+                if (errno != ENOENT && errno != ENOTDIR)
                         return *ret = KERNEL_MODULE_GOING, 0;
                 if (fstatat(dirfd, name, &st, 0) == 0 && S_ISDIR(st.st_mode))
-                        *ret = KERNEL_MODULE_COMING;
-                else
-                        *ret = KERNEL_MODULE_ABSENT;
+                        return *ret = KERNEL_MODULE_COMING, 1;
+                *ret = KERNEL_MODULE_ABSENT;
                 return 0;
         }
         n = read(fd, buf, sizeof(buf) - 1);
@@ -92,25 +95,30 @@ static int state_at(int dirfd, const char *name, KernelModuleState *ret)
         return 0;
 }
 
-static int real_module_state(Kernel *k, const char *name, KernelModuleState *ret)
+int kernel_module_state_in(const char *dir, const char *name, KernelModuleState *ret)
 {
         int dirfd, r;
 
-        dirfd = open(SYS_MODULE, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dirfd < 0)
                 return -errno;
         r = state_at(dirfd, name, ret);
         close(dirfd);
-        return r;
+        return r < 0 ? r : 0;
 }
 
-static int real_scan_modules(Kernel *k, KernelScanFunc f, void *userdata)
+static int real_module_state(Kernel *k, const char *name, KernelModuleState *ret)
+{
+        return kernel_module_state_in(SYS_MODULE, name, ret);
+}
+
+int kernel_scan_modules_in(const char *dir, KernelScanFunc f, void *userdata)
 {
         struct dirent *de;
         DIR *d;
         int r = 0, dfd;
 
-        d = opendir(SYS_MODULE);
+        d = opendir(dir);
         if (!d)
                 return -errno;
         dfd = dirfd(d);
@@ -124,7 +132,10 @@ static int real_scan_modules(Kernel *k, KernelScanFunc f, void *userdata)
 
                 if (de->d_name[0] == '.')
                         continue;
-                if (state_at(dfd, de->d_name, &s) < 0 || s == KERNEL_MODULE_ABSENT)
+                /* No initstate: a built-in module, which must not sit in the table as coming.
+                 * (Or one whose load began microseconds ago: a load of ours would wait in the
+                 * kernel until it is live or gone.) */
+                if (state_at(dfd, de->d_name, &s) != 0 || s == KERNEL_MODULE_ABSENT)
                         continue;
                 r = f(de->d_name, s, userdata);
                 if (r < 0)
@@ -132,6 +143,11 @@ static int real_scan_modules(Kernel *k, KernelScanFunc f, void *userdata)
         }
         closedir(d);
         return r;
+}
+
+static int real_scan_modules(Kernel *k, KernelScanFunc f, void *userdata)
+{
+        return kernel_scan_modules_in(SYS_MODULE, f, userdata);
 }
 
 static int real_compression(Kernel *k, Compression *ret)

@@ -51,6 +51,10 @@ struct Kernel {
 /* The running kernel. */
 Kernel *kernel_real(void);
 
+/* Its readings of a directory laid out as /sys/module (tests pass their own). */
+int kernel_module_state_in(const char *dir, const char *name, KernelModuleState *ret);
+int kernel_scan_modules_in(const char *dir, KernelScanFunc f, void *userdata);
+
 static inline int kernel_open_module(Kernel *k, const char *path, int *ret_fd)
 {
         return k->ops->open_module(k, path, ret_fd);

@@ -123,8 +123,8 @@ static SD_VARLINK_DEFINE_METHOD(GetStats, SD_VARLINK_FIELD_COMMENT("Load request
         SD_VARLINK_DEFINE_OUTPUT(loads, SD_VARLINK_INT, 0),
         SD_VARLINK_FIELD_COMMENT("Loads that succeeded"),
         SD_VARLINK_DEFINE_OUTPUT(loadsOk, SD_VARLINK_INT, 0),
-        SD_VARLINK_FIELD_COMMENT("Loads the kernel answered EEXIST (loaded meanwhile by someone "
-                                 "else): success"),
+        SD_VARLINK_FIELD_COMMENT("Loads the kernel refused with the module live (loaded "
+                                 "meanwhile by someone else): success"),
         SD_VARLINK_DEFINE_OUTPUT(loadsAlreadyLoaded, SD_VARLINK_INT, 0),
         SD_VARLINK_FIELD_COMMENT("Loads that failed, and at which stage"),
         SD_VARLINK_DEFINE_OUTPUT(loadsFailed, SD_VARLINK_INT, 0),
