@@ -39,8 +39,8 @@ ok "resolve --json mc_a"
 
 # The table, and a MODALIAS detected by its ':' (blacklist applies).
 out=$("$ctl" "${fx[@]}" resolve mctest:multi)
-echo "$out" | grep -q '^1 .*mc_shared .*dep' || fail "table: $out"
-echo "$out" | grep -q 'mc_user2 .*target .*zstd' || fail "table: $out"
+grep -q '^1 .*mc_shared .*dep' <<<"$out" || fail "table: $out"
+grep -q 'mc_user2 .*target .*zstd' <<<"$out" || fail "table: $out"
 ok "resolve table for an alias with two matches"
 out=$("$ctl" "${fx[@]}" resolve mctest:black)
 [ "$out" = "blacklisted: mc_black" ] || fail "blacklist: $out"
@@ -49,11 +49,11 @@ ok "resolve of a blacklisted MODALIAS"
 # Errors: a clear message and a failing exit status.
 for bad in "a/b" "../x" "" "$(printf 'x%.0s' {1..60})"; do
         if err=$("$ctl" "${fx[@]}" resolve "$bad" 2>&1); then fail "accepted '$bad'"; fi
-        echo "$err" | grep -q "Invalid module name" || fail "message for '$bad': $err"
+        grep -q "Invalid module name" <<<"$err" || fail "message for '$bad': $err"
 done
 ok "malformed names are refused"
 if err=$("$ctl" "${fx[@]}" resolve mc_nothing 2>&1); then fail "accepted mc_nothing"; fi
-echo "$err" | grep -q "No module matches 'mc_nothing'" || fail "message: $err"
+grep -q "No module matches 'mc_nothing'" <<<"$err" || fail "message: $err"
 ok "unknown module"
 
 # The real tree: the last module of fs-xfs is xfs, with modprobe's order.

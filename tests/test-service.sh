@@ -80,7 +80,7 @@ ok "500 helpers for one MODALIAS: 1 kernel load, 500 successes, stats agree"
 # -- errors -------------------------------------------------------------------------------------
 expect_error() { # method params error
         if out=$(vl "$1" "$2" 2>&1); then fail "$1 $2 succeeded: $out"; fi
-        echo "$out" | grep -q "$3" || fail "$1 $2: expected $3, got: $out"
+        grep -q "$3" <<<"$out" || fail "$1 $2: expected $3, got: $out"
 }
 expect_error Load '{"modalias":5}' org.varlink.service.InvalidParameter
 expect_error Load '{"modalias":"pci:x","modules":["mc_a"]}' io.modcoalesced.Manager.InvalidInput
@@ -176,7 +176,7 @@ if out=$(setpriv --reuid=65534 --regid=65534 --clear-groups varlinkctl call "$so
         io.modcoalesced.Manager.Load '{"modules":["mc_soft"]}' 2>&1); then
         fail "nobody may Load: $out"
 fi
-echo "$out" | grep -q io.modcoalesced.Manager.PermissionDenied || fail "not PermissionDenied: $out"
+grep -q io.modcoalesced.Manager.PermissionDenied <<<"$out" || fail "not PermissionDenied: $out"
 setpriv --reuid=65534 --regid=65534 --clear-groups varlinkctl call "$sock" \
         io.modcoalesced.Manager.GetStats '{}' >/dev/null || fail "nobody may read stats"
 [ "$(calls load mc_soft)" = 0 ] || fail "mc_soft was loaded for nobody"

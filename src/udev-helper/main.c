@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* modcoalesced-udev — what udev runs for a MODALIAS event instead of its kmod builtin: one Load
  * call to modcoalesced, waited for with a timeout well under udev's 180 s. It reads MODALIAS
- * from the environment (no quoting of argv). If the daemon cannot be reached, or goes away
- * before answering, it runs `modprobe -b` itself: a broken daemon never costs a driver. If the
- * daemon answered, its answer stands: a failed load is never tried a second time here.
+ * from the environment (no quoting of argv). If the daemon cannot be reached (within a connect
+ * deadline), goes away before answering, or answers with an error that comes before any load
+ * (it could not resolve the request, or refused it), it runs `modprobe -b` itself: a broken
+ * daemon never costs a driver. If the daemon resolved the request, its answer stands: a failed
+ * load is never tried a second time here.
  * Exit status: 0 for loaded, already loaded, builtin, blacklisted and no driver (what udev's
  * builtin treats as fine), 1 for a failure the daemon reported, 2 for a bad command line, or
  * modprobe's status after a fallback.
@@ -25,10 +27,15 @@
 #include "varlink-idl.h"
 
 #define HELPER_TIMEOUT_SEC_DEFAULT 90
+/* How long connect() may wait for room in the daemon's backlog (65535 connections: full only
+ * when the daemon stopped accepting, or is stuck starting) before the fallback. */
+#define HELPER_CONNECT_TIMEOUT_SEC_DEFAULT 5
+#define HELPER_CONNECT_TIMEOUT_SEC_MAX 60
 
 static const char *arg_socket = MODCOALESCED_SOCKET;
 static const char *arg_fallback = MODPROBE_PATH;
 static unsigned arg_timeout = HELPER_TIMEOUT_SEC_DEFAULT;
+static unsigned arg_connect_timeout = HELPER_CONNECT_TIMEOUT_SEC_DEFAULT;
 
 static int fallback(const char *modalias, const char *why)
 {
@@ -40,14 +47,30 @@ static int fallback(const char *modalias, const char *why)
         return EXIT_FAILURE;
 }
 
-/* Errors after which nothing was loaded and a load of our own is the right thing. Any other
- * answer means the daemon took the request: it stands. */
-static bool daemon_did_not_take_it(const char *error)
+/* The errors of a request that the daemon resolved: a module of its plan failed (LoadFailed) or
+ * is still loading (TimedOut), or a name matched nothing (NoSuchModule; a MODALIAS that matches
+ * nothing is answered with an empty plan, as udev's builtin does). These stand: a load here
+ * would repeat the failure or race the daemon's own. Every other error comes before any load:
+ * the daemon could not resolve the request (io.systemd.System from libkmod, say, or
+ * InvalidInput), refused it (ShuttingDown, TooManyRequests, PermissionDenied) or does not speak
+ * this call (InvalidParameter, MethodNotFound…): the device still needs its driver. */
+static bool error_stands(const char *error)
 {
-        return strcmp(error, VL_ERROR_SHUTTING_DOWN) == 0 ||
-                strcmp(error, VL_ERROR_TOO_MANY_REQUESTS) == 0 ||
-                strcmp(error, "org.varlink.service.MethodNotFound") == 0 ||
-                strcmp(error, "org.varlink.service.InterfaceNotFound") == 0;
+        return strcmp(error, VL_ERROR_LOAD_FAILED) == 0 || strcmp(error, VL_ERROR_TIMED_OUT) == 0 ||
+                strcmp(error, VL_ERROR_NO_SUCH_MODULE) == 0;
+}
+
+static int parse_seconds(const char *s, unsigned max, unsigned *ret)
+{
+        unsigned long v;
+        char *end;
+
+        errno = 0;
+        v = strtoul(s, &end, 10);
+        if (errno != 0 || end == s || *end != '\0' || v == 0 || v > max)
+                return -EINVAL;
+        *ret = (unsigned) v;
+        return 0;
 }
 
 static int parse_argv(int argc, char *argv[])
@@ -56,9 +79,9 @@ static int parse_argv(int argc, char *argv[])
                 { "socket", required_argument, NULL, 's' },
                 { "fallback", required_argument, NULL, 'f' },
                 { "timeout", required_argument, NULL, 't' },
+                { "connect-timeout", required_argument, NULL, 'c' },
                 {},
         };
-        char *end;
         int c;
 
         while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
@@ -70,9 +93,15 @@ static int parse_argv(int argc, char *argv[])
                         arg_fallback = optarg;
                         break;
                 case 't':
-                        arg_timeout = (unsigned) strtoul(optarg, &end, 10);
-                        if (*end != '\0' || arg_timeout == 0 || arg_timeout > 170)
+                        if (parse_seconds(optarg, 170, &arg_timeout) < 0)
                                 return log_error_errno(EINVAL, "--timeout takes 1..170 seconds.");
+                        break;
+                case 'c':
+                        if (parse_seconds(optarg, HELPER_CONNECT_TIMEOUT_SEC_MAX,
+                                    &arg_connect_timeout) < 0)
+                                return log_error_errno(EINVAL,
+                                        "--connect-timeout takes 1..%u seconds.",
+                                        HELPER_CONNECT_TIMEOUT_SEC_MAX);
                         break;
                 default:
                         return -EINVAL;
@@ -101,7 +130,9 @@ int main(int argc, char *argv[])
         if (!req)
                 return log_oom(), EXIT_FAILURE;
 
-        fd = reply_connect(arg_socket);
+        fd = reply_connect_timeout(arg_socket, arg_connect_timeout);
+        if (fd == -EAGAIN)
+                return fallback(modalias, "modcoalesced did not accept the connection in time");
         if (fd < 0)
                 return fallback(modalias, "modcoalesced is not reachable");
         k = reply_exchange(fd, req, n, arg_timeout, &reply, &reply_size);
@@ -119,7 +150,7 @@ int main(int argc, char *argv[])
         }
         if (k == 0)
                 return EXIT_SUCCESS;
-        if (daemon_did_not_take_it(error))
+        if (!error_stands(error))
                 return fallback(modalias, error);
         log_error("%s: %s", modalias, error);
         return EXIT_FAILURE;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -61,8 +62,14 @@ char *reply_format_unit_load(const char *name, size_t *ret_size)
 
 int reply_connect(const char *path)
 {
+        return reply_connect_timeout(path, 0);
+}
+
+int reply_connect_timeout(const char *path, unsigned timeout_sec)
+{
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        int fd;
+        struct timeval tv = { .tv_sec = timeout_sec };
+        _cleanup_close_ int fd = -EBADF;
 
         if (strlen(path) >= sizeof(sa.sun_path))
                 return -ENAMETOOLONG;
@@ -70,12 +77,16 @@ int reply_connect(const char *path)
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return -errno;
-        if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
-                int r = -errno;
-                close(fd);
-                return r;
-        }
-        return fd;
+        /* connect() to a listener whose backlog is full (a daemon that stopped accepting) blocks
+         * with no end. A non-blocking one cannot be waited for with poll() on AF_UNIX: it fails
+         * with EAGAIN at once. The kernel's unix_stream_connect() waits for room in the backlog
+         * for the socket's send timeout, and then fails with EAGAIN: that is the deadline. It
+         * stays on the socket and bounds the request's send() too. */
+        if (timeout_sec > 0 && setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+                return -errno;
+        if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                return -errno;
+        return TAKE_FD(fd);
 }
 
 int reply_exchange(

@@ -20,6 +20,10 @@ char *reply_format_unit_load(const char *name, size_t *ret_size);
 /* A connected socket to the daemon, or -errno. */
 int reply_connect(const char *path);
 
+/* The same within timeout_sec (0: none) when the daemon's backlog is full: -EAGAIN past it. The
+ * socket keeps it as its send timeout. */
+int reply_connect_timeout(const char *path, unsigned timeout_sec);
+
 /* Sends the frame and reads the reply up to its NUL within timeout_sec: 0 with the reply (not
  * NUL-terminated, owned by the caller) in *ret and its length in *ret_size; -ETIMEDOUT;
  * -ECONNRESET when the daemon closed the connection first; -EMSGSIZE past 1 MiB; -errno. */
