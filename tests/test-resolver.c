@@ -391,6 +391,53 @@ static void test_cache_and_reload(void **state)
         assert_int_equal(system(cmd), 0);
 }
 
+/* An edit inside an existing modprobe.d file leaves the directory's time alone, which is all
+ * that libkmod's own check looks at: the resolver must notice it anyway (issue 15, item 5: a
+ * "blacklist e1000" written over an existing file left the cached plan in force). */
+static void test_config_file_edited_in_place(void **state)
+{
+        _cleanup_(resolver_freep) Resolver *r = NULL;
+        _cleanup_(plan_unrefp) Plan *before = NULL, *after = NULL, *again = NULL;
+        char dir[] = "/tmp/mc-conf-XXXXXX", file[512], cmd[1024];
+        struct stat st;
+        FILE *f;
+
+        assert_non_null(mkdtemp(dir));
+        snprintf(file, sizeof(file), "%s/zz.conf", dir);
+        f = fopen(file, "we");
+        assert_non_null(f);
+        fputs("# nothing yet\n", f);
+        fclose(f);
+        {
+                const char *const conf[] = { dir, NULL };
+                assert_int_equal(resolver_new(&r, fx.moddir, conf), 0);
+        }
+        assert_int_equal(resolver_resolve_modalias(r, "mctest:black", NULL, &before), 0);
+        assert_int_equal(before->n_modules, 1);
+        assert_int_equal(stat(dir, &st), 0);
+
+        /* Rewritten in place, and the directory's times put back as they were. */
+        f = fopen(file, "we");
+        assert_non_null(f);
+        fputs("blacklist mc_black\n", f);
+        fclose(f);
+        assert_int_equal(
+                utimensat(AT_FDCWD, dir, (const struct timespec[2]){ st.st_atim, st.st_mtim }, 0),
+                0);
+
+        assert_int_equal(resolver_resolve_modalias(r, "mctest:black", NULL, &after), 0);
+        assert_int_equal(after->n_modules, 0);
+        assert_string_equal(after->blacklisted[0], "mc_black");
+        assert_int_equal(resolver_stats(r).reloads, 1);
+        /* Nothing changed since: answered from the cache again. */
+        assert_int_equal(resolver_resolve_modalias(r, "mctest:black", NULL, &again), 0);
+        assert_ptr_equal(after, again);
+        assert_int_equal(resolver_stats(r).reloads, 1);
+
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+        assert_int_equal(system(cmd), 0);
+}
+
 static void test_bad_input(void **state)
 {
         _cleanup_(resolver_freep) Resolver *r = fixture_resolver();
@@ -501,6 +548,7 @@ int main(void)
                 cmocka_unit_test(test_install_and_parameters),
                 cmocka_unit_test(test_kernel_command_line),
                 cmocka_unit_test(test_cache_and_reload),
+                cmocka_unit_test(test_config_file_edited_in_place),
                 cmocka_unit_test(test_bad_input),
                 cmocka_unit_test(test_real_tree),
         };

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "config-watch.h"
 #include "hashmap.h"
 #include "log.h"
 #include "modname.h"
@@ -27,6 +28,7 @@ struct Resolver {
         char *module_dir;
         char **config_paths;
         Hashmap *cache; /* key → CacheEntry */
+        ConfigWatch *watch; /* edits inside modprobe.d that libkmod's check misses; may be NULL */
         uint64_t generation;
         ResolverStats stats;
 };
@@ -117,6 +119,11 @@ int resolver_new(Resolver **ret, const char *module_dir, const char *const *conf
         k = hashmap_new(&r->cache, &string_hash_ops);
         if (k < 0)
                 return k;
+        /* Before the first load, so that no edit falls between the two. Without it (no inotify),
+         * libkmod's check of the directories' times is all there is. */
+        k = config_watch_new(&r->watch, r->config_paths);
+        if (k < 0)
+                log_debug_errno(k, "Cannot watch modprobe.d, in-place edits go unnoticed: %m");
         k = resolver_load(r);
         if (k < 0)
                 return k;
@@ -130,6 +137,7 @@ Resolver *resolver_free(Resolver *r)
                 return NULL;
         resolver_flush_cache(r);
         hashmap_free(r->cache);
+        config_watch_free(r->watch);
         kmod_unref(r->ctx);
         free(r->module_dir);
         strv_free(r->config_paths);
@@ -139,9 +147,10 @@ Resolver *resolver_free(Resolver *r)
 
 int resolver_refresh(Resolver *r)
 {
+        bool edited = r->watch && config_watch_changed(r->watch) > 0;
         int k;
 
-        if (kmod_validate_resources(r->ctx) == KMOD_RESOURCES_OK)
+        if (!edited && kmod_validate_resources(r->ctx) == KMOD_RESOURCES_OK)
                 return 0;
         k = resolver_load(r);
         if (k < 0)
