@@ -21,6 +21,7 @@ SH
 chmod +x "$tmp/real-modprobe"
 
 real_calls() { grep -c . "$MC_FAKE_KERNEL_DIR/real-modprobe.log" 2>/dev/null || true; }
+ctl_for_drain="$build/src/modcoalescectl/modcoalescectl"
 
 # The socket is listening; the daemon starts on the first connection.
 start_socket() {
@@ -59,6 +60,30 @@ echo /usr/sbin/modprobe >"$MC_FAKE_KERNEL_DIR/kernel.modprobe"
 timeout 10 tail --pid="$daemon_pid" -f /dev/null ||
         fail "the daemon did not exit when idle once kernel.modprobe was the real modprobe"
 ok "no idle exit while kernel.modprobe names the shim; idle exit again once it does not"
+
+# -- a draining daemon: the kernel's shim falls back at once instead of waiting in the backlog -----
+start_socket --idle-timeout 0
+: >"$MC_FAKE_KERNEL_DIR/real-modprobe.log"
+mkdir -p "$MC_FAKE_KERNEL_DIR/hold"
+touch "$MC_FAKE_KERNEL_DIR/hold/mc_slow"
+"$ctl_for_drain" --socket "$sock" load mc_slow >/dev/null 2>&1 &
+drain_client=$!
+for _ in $(seq 200); do [ "$(calls load mc_slow)" = 1 ] && break; sleep 0.05; done
+[ "$(calls load mc_slow)" = 1 ] || fail "mc_slow was not being loaded"
+[ -s "$tmp/run/ready" ] || fail "no ready file while serving"
+kill -TERM "$daemon_pid"
+for _ in $(seq 100); do [ -e "$tmp/run/ready" ] || break; sleep 0.05; done
+[ -e "$tmp/run/ready" ] && fail "ready still there while draining"
+t0=$(date +%s%N)
+timeout 10 "$shim" -q -- mc_c || fail "shim while draining"
+t1=$(date +%s%N)
+[ "$(cat "$MC_FAKE_KERNEL_DIR/real-modprobe.log")" = "-q -- mc_c" ] ||
+        fail "the real modprobe did not answer while the daemon drained: $(cat "$MC_FAKE_KERNEL_DIR/real-modprobe.log")"
+[ $(((t1 - t0) / 1000000)) -lt 2000 ] || fail "the shim took $(((t1 - t0) / 1000000)) ms while the daemon drained"
+rm "$MC_FAKE_KERNEL_DIR/hold/mc_slow"
+wait "$drain_client" || fail "the waiting client was not answered during the drain"
+wait "$daemon_pid" 2>/dev/null || true
+ok "SIGTERM: ready goes first, a kernel request during the drain goes to the real modprobe in $(((t1 - t0) / 1000000)) ms, the waiting client is answered"
 
 # -- modprobe@.service's form: -abq NAME, through the daemon, waited for ---------------------------
 start_socket --idle-timeout 0

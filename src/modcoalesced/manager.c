@@ -112,6 +112,11 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         if (m->stopping)
                 return 0;
         m->stopping = true;
+        /* First of all: the kernel's shim checks "ready" before it connects, and a connection
+         * made now would wait in the backlog until we are gone. Without "ready" it runs the real
+         * modprobe at once (issue 15, item 8). */
+        if (m->ready_path)
+                (void) unlink(m->ready_path);
         log_info("Received %s: no new connections; answering %u waiting requests first.",
                 strsignal((int) si->ssi_signo), engine_n_requests(m->engine));
         (void) sd_notify(false, "STOPPING=1");
