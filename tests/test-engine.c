@@ -287,6 +287,36 @@ static void test_thousand_waiters_kernel_path(void **state)
 }
 
 /* By name, by alias and through a symlink (another name, the same file): one load. */
+/* After depmod or an upgrade (a new resolver generation), an inode number may belong to another
+ * module's file: the index of the files of live modules must not answer for it (issue 15, item
+ * 4). The same file under two names within one generation still coalesces (test below). */
+static void test_inode_index_does_not_outlive_the_tree(void **state)
+{
+        _cleanup_(plan_unrefp) Plan *first = NULL, *reused = NULL;
+        Request *r = NULL;
+        Harness h;
+
+        harness_init(&h, NULL, COMPRESSION_XZ);
+        harness_start(&h);
+        first = plan_for(&h, "mc_c");
+        submit(&h, first);
+        run_until(&h, 1);
+        assert_int_equal(kernel_fake_counts(h.fake).loads, 1);
+
+        /* mc_b's file, carrying the (dev, ino) that mc_c's file had in the old tree. */
+        reused = plan_single("mc_b", fixture_path("mc_b.ko.zst"), NULL);
+        reused->modules[0].dev = first->modules[0].dev;
+        reused->modules[0].ino = first->modules[0].ino;
+        assert_true(engine_submit(h.engine, reused, resolver_generation(h.resolver) + 1, on_done,
+                            &h, &r) >= 0);
+        run_until(&h, 2);
+        assert_int_equal(h.records[1].error, 0);
+        assert_int_equal(result_of(&h.records[1], 0)->outcome, OUTCOME_LOADED);
+        assert_int_equal(result_of(&h.records[1], 0)->coalesced, COALESCED_NO);
+        assert_int_equal(kernel_fake_counts(h.fake).loads, 2);
+        harness_done(&h);
+}
+
 static void test_coalesce_by_name_alias_and_inode(void **state)
 {
         _cleanup_(plan_unrefp) Plan *by_name = NULL, *by_alias = NULL, *by_link = NULL;
@@ -1146,6 +1176,7 @@ int main(void)
                 cmocka_unit_test(test_thousand_waiters_userspace_path),
                 cmocka_unit_test(test_thousand_waiters_kernel_path),
                 cmocka_unit_test(test_coalesce_by_name_alias_and_inode),
+                cmocka_unit_test(test_inode_index_does_not_outlive_the_tree),
                 cmocka_unit_test(test_shared_dependency),
                 cmocka_unit_test(test_failing_dependency),
                 cmocka_unit_test(test_matches_are_independent),

@@ -715,10 +715,19 @@ int engine_submit_full(Engine *e, Plan *plan, uint64_t generation, unsigned flag
         uint64_t before;
         Request *r;
 
-        if (generation != e->generation)
-                /* The tree or configuration changed: remembered failures are stale. Expiry
-                 * compares generations, so this is all it takes. */
+        if (generation != e->generation) {
+                /* The tree or configuration changed: remembered failures are stale (expiry
+                 * compares generations), and so are the files of modules that are not being
+                 * loaded from them right now: after depmod or an upgrade an inode number may
+                 * belong to another module's file. */
+                size_t i = 0;
+                void *v;
+
                 e->generation = generation;
+                while (hashmap_iterate(e->modules, &i, &v, NULL))
+                        if (((Module *) v)->state != MODULE_LOADING)
+                                module_unindex(v);
+        }
 
         r = calloc(1, sizeof(Request) + plan->n_modules * sizeof(RequestResult));
         if (!r)
