@@ -317,6 +317,34 @@ static void test_inode_index_does_not_outlive_the_tree(void **state)
         harness_done(&h);
 }
 
+/* Lost uevents (the uevent socket overran in a coldplug): a rescan of /sys/module puts the table
+ * right both ways, a module loaded meanwhile is live, one removed meanwhile is absent (issue 15,
+ * item 3). */
+static void test_rescan_after_lost_uevents(void **state)
+{
+        _cleanup_(plan_unrefp) Plan *c = NULL, *soft = NULL;
+        Harness h;
+
+        harness_init(&h, NULL, COMPRESSION_XZ);
+        harness_start(&h);
+        /* The table says mc_soft is live: its "remove" will be lost. */
+        engine_module_event(h.engine, "mc_soft", KERNEL_MODULE_LIVE);
+        /* Someone loads mc_c: its "add" is lost. */
+        kernel_fake_set_state(h.fake, "mc_c", KERNEL_MODULE_LIVE);
+
+        assert_int_equal(engine_rescan(h.engine), 0);
+        c = plan_for(&h, "mc_c");
+        soft = plan_for(&h, "mc_soft");
+        submit(&h, c);
+        submit(&h, soft);
+        run_until(&h, 2);
+        assert_int_equal(result_of(&h.records[0], 0)->outcome, OUTCOME_ALREADY_LOADED);
+        assert_int_equal(h.records[1].error, 0);
+        assert_int_equal(result_of(&h.records[1], 0)->outcome, OUTCOME_LOADED);
+        assert_int_equal(kernel_fake_counts(h.fake).loads, 1);
+        harness_done(&h);
+}
+
 static void test_coalesce_by_name_alias_and_inode(void **state)
 {
         _cleanup_(plan_unrefp) Plan *by_name = NULL, *by_alias = NULL, *by_link = NULL;
@@ -1177,6 +1205,7 @@ int main(void)
                 cmocka_unit_test(test_thousand_waiters_kernel_path),
                 cmocka_unit_test(test_coalesce_by_name_alias_and_inode),
                 cmocka_unit_test(test_inode_index_does_not_outlive_the_tree),
+                cmocka_unit_test(test_rescan_after_lost_uevents),
                 cmocka_unit_test(test_shared_dependency),
                 cmocka_unit_test(test_failing_dependency),
                 cmocka_unit_test(test_matches_are_independent),

@@ -87,6 +87,7 @@ struct Module {
         LIST_HEAD(Request) waiters;
         unsigned n_waiters;
         bool polled;
+        bool scanned; /* engine_rescan(): seen in /sys/module this time */
         LIST_FIELDS(Module, polled);
         uint64_t requests, coalesced, loads, failures, answered_from_memory;
 };
@@ -985,6 +986,8 @@ Engine *engine_free(Engine *e)
         return NULL;
 }
 
+#define IN_SET_PRESENT(s) ((s) == MODULE_LIVE || (s) == MODULE_COMING || (s) == MODULE_GOING)
+
 static int on_scanned(const char *name, KernelModuleState state, void *userdata)
 {
         engine_module_event(userdata, name, state);
@@ -999,6 +1002,50 @@ int engine_start(Engine *e)
         if (r < 0)
                 return r;
         return kernel_scan_modules(e->kernel, on_scanned, e);
+}
+
+static int on_rescanned(const char *name, KernelModuleState state, void *userdata)
+{
+        Engine *e = userdata;
+        Module *m;
+
+        engine_module_event(e, name, state);
+        m = engine_module(e, name, false);
+        if (m)
+                m->scanned = true;
+        return 0;
+}
+
+int engine_rescan(Engine *e)
+{
+        size_t i = 0;
+        void *v;
+        int r;
+
+        while (hashmap_iterate(e->modules, &i, &v, NULL))
+                ((Module *) v)->scanned = false;
+        r = kernel_scan_modules(e->kernel, on_rescanned, e);
+        if (r < 0)
+                return r;
+        /* What the table holds as present and /sys/module does not: its "remove" was lost.
+         * Collected first, since an event may change the table. */
+        size_t n = 0, n_gone = 0;
+        i = 0;
+        while (hashmap_iterate(e->modules, &i, &v, NULL))
+                n++;
+        _cleanup_free_ char **gone = calloc(n + 1, sizeof(char *));
+        if (!gone)
+                return -ENOMEM;
+        i = 0;
+        while (hashmap_iterate(e->modules, &i, &v, NULL)) {
+                Module *m = v;
+
+                if (!m->scanned && IN_SET_PRESENT(m->state))
+                        gone[n_gone++] = m->name;
+        }
+        for (size_t j = 0; j < n_gone; j++)
+                engine_module_event(e, gone[j], KERNEL_MODULE_ABSENT);
+        return 0;
 }
 
 void engine_module_event(Engine *e, const char *name, KernelModuleState state)

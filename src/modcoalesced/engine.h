@@ -132,6 +132,10 @@ DEFINE_POINTER_CLEANUP_FUNC(Engine, engine_free);
 /* Reads /sys/module/compression and scans /sys/module once. */
 int engine_start(Engine *e);
 
+/* Scans /sys/module again, after module uevents were lost (the socket overran): what is there
+ * is taken as the kernel says, and what the table holds as present but is gone, as removed. */
+int engine_rescan(Engine *e);
+
 /* Starts a request for the plan. `generation` is the resolver's: when it changes, remembered
  * failures are forgotten. `done` runs exactly once, on the loop, when every module of the plan
  * has settled (or the request timed out); the engine frees the request when it returns (a

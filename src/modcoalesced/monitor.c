@@ -38,7 +38,11 @@ static int on_uevent(sd_event_source *s, int fd, uint32_t revents, void *userdat
         struct udev_device *d;
 
         /* Drain: one wakeup may carry many events. */
-        while ((d = udev_monitor_receive_device(m->monitor))) {
+        for (;;) {
+                errno = 0;
+                d = udev_monitor_receive_device(m->monitor);
+                if (!d)
+                        break;
                 const char *name = udev_device_get_sysname(d);
                 KernelModuleState state;
 
@@ -47,6 +51,12 @@ static int on_uevent(sd_event_source *s, int fd, uint32_t revents, void *userdat
                         engine_module_event(m->engine, name, state);
                 }
                 udev_device_unref(d);
+        }
+        if (errno == ENOBUFS) {
+                /* The socket overran (a coldplug of thousands of devices sends every device's
+                 * uevents through it): events were lost, /sys/module says what is true. */
+                log_notice("Module uevents were lost (socket overrun): rescanning /sys/module.");
+                (void) engine_rescan(m->engine);
         }
         return 0;
 }
