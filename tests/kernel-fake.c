@@ -176,6 +176,7 @@ static int fake_load(KernelFake *f, const char *name, uint64_t image_size, uint6
         r = m->result;
         m->state = r == 0 ? KERNEL_MODULE_LIVE : KERNEL_MODULE_ABSENT;
         f->concurrent--;
+        pthread_cond_broadcast(&f->changed);
         pthread_mutex_unlock(&f->lock);
         return r;
 }
@@ -327,6 +328,7 @@ void kernel_fake_set_state(KernelFake *f, const char *name, KernelModuleState s)
 {
         pthread_mutex_lock(&f->lock);
         fake_module(f, name)->state = s;
+        pthread_cond_broadcast(&f->changed);
         pthread_mutex_unlock(&f->lock);
 }
 
@@ -355,13 +357,16 @@ void kernel_fake_release(KernelFake *f, const char *name)
         pthread_mutex_unlock(&f->lock);
 }
 
-bool kernel_fake_wait_blocked(KernelFake *f, const char *name, unsigned n, usec_t timeout)
+/* Waits on the fake's condition (never spins: a spinning test thread starves the loader threads
+ * under valgrind's serialising scheduler) until the caller's predicate holds or time runs out. */
+static bool fake_wait(KernelFake *f, bool (*done)(KernelFake *f, const char *name, unsigned arg),
+        const char *name, unsigned arg, usec_t timeout)
 {
         usec_t deadline = now_usec() + timeout;
         bool ok;
 
         pthread_mutex_lock(&f->lock);
-        while (!(ok = fake_module(f, name)->blocked >= n) && now_usec() < deadline) {
+        while (!(ok = done(f, name, arg)) && now_usec() < deadline) {
                 struct timespec ts;
 
                 clock_gettime(CLOCK_REALTIME, &ts);
@@ -374,6 +379,26 @@ bool kernel_fake_wait_blocked(KernelFake *f, const char *name, unsigned n, usec_
         }
         pthread_mutex_unlock(&f->lock);
         return ok;
+}
+
+static bool fake_blocked_at_least(KernelFake *f, const char *name, unsigned n)
+{
+        return fake_module(f, name)->blocked >= n;
+}
+
+static bool fake_in_state(KernelFake *f, const char *name, unsigned s)
+{
+        return fake_module(f, name)->state == (KernelModuleState) s;
+}
+
+bool kernel_fake_wait_blocked(KernelFake *f, const char *name, unsigned n, usec_t timeout)
+{
+        return fake_wait(f, fake_blocked_at_least, name, n, timeout);
+}
+
+bool kernel_fake_wait_state(KernelFake *f, const char *name, KernelModuleState s, usec_t timeout)
+{
+        return fake_wait(f, fake_in_state, name, (unsigned) s, timeout);
 }
 
 void kernel_fake_inject(KernelFake *f, KernelFakeOp op, int error, uint32_t times)

@@ -61,6 +61,8 @@ void kernel_fake_hold(KernelFake *f, const char *name);
 void kernel_fake_release(KernelFake *f, const char *name);
 /* Waits until at least n loads of `name` are blocked; false on timeout. */
 bool kernel_fake_wait_blocked(KernelFake *f, const char *name, unsigned n, usec_t timeout);
+/* Until NAME is in state S (a load ended, say), on the fake's condition: false on timeout. */
+bool kernel_fake_wait_state(KernelFake *f, const char *name, KernelModuleState s, usec_t timeout);
 
 /* The next `times` calls of `op` fail with `error` (-errno), KERNEL_FAKE_ALWAYS: every call
  * until the next kernel_fake_inject() of that op (times 0 clears it). */

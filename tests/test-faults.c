@@ -494,9 +494,8 @@ static void test_eexist_ebusy_then_coming_waits(void **state)
                 assert_true(kernel_fake_wait_blocked(h.fake, "mc_c", 1, 10 * USEC_PER_SEC));
                 kernel_fake_release(h.fake, "mc_c");
                 /* The loop has not run: the engine has not seen the answer yet. */
-                for (usec_t deadline = now_usec() + 10 * USEC_PER_SEC;
-                        kernel_fake_get_state(h.fake, "mc_c") != KERNEL_MODULE_ABSENT;)
-                        assert_true(now_usec() < deadline);
+                assert_true(kernel_fake_wait_state(
+                        h.fake, "mc_c", KERNEL_MODULE_ABSENT, 10 * USEC_PER_SEC));
                 kernel_fake_set_state(h.fake, "mc_c", KERNEL_MODULE_COMING);
                 run_for(&h, 150 * USEC_PER_MSEC);
                 assert_int_equal(h.n_records, 0);
