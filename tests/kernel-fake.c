@@ -18,6 +18,8 @@ typedef struct FakeModule {
         KernelModuleState state;
         int result;
         bool hold;
+        KernelFakeInitHook init_hook;
+        void *init_hook_userdata;
         unsigned blocked;
         unsigned loads;
         uint64_t image_size;
@@ -174,6 +176,20 @@ static int fake_load(KernelFake *f, const char *name, uint64_t image_size, uint6
                 m->blocked--;
         }
         r = m->result;
+        if (m->init_hook) {
+                KernelFakeInitHook hook = m->init_hook;
+                void *userdata = m->init_hook_userdata;
+                int k;
+
+                /* The init runs outside the fake's lock: it may ask the daemon for another
+                 * module, whose load comes back into this fake on another thread. */
+                pthread_mutex_unlock(&f->lock);
+                k = hook(userdata);
+                pthread_mutex_lock(&f->lock);
+                m = fake_module(f, name);
+                if (k != 0)
+                        r = k;
+        }
         m->state = r == 0 ? KERNEL_MODULE_LIVE : KERNEL_MODULE_ABSENT;
         f->concurrent--;
         pthread_cond_broadcast(&f->changed);
@@ -340,6 +356,15 @@ KernelModuleState kernel_fake_get_state(KernelFake *f, const char *name)
         s = fake_module(f, name)->state;
         pthread_mutex_unlock(&f->lock);
         return s;
+}
+
+void kernel_fake_set_init_hook(
+        KernelFake *f, const char *name, KernelFakeInitHook hook, void *userdata)
+{
+        pthread_mutex_lock(&f->lock);
+        fake_module(f, name)->init_hook = hook;
+        fake_module(f, name)->init_hook_userdata = userdata;
+        pthread_mutex_unlock(&f->lock);
 }
 
 void kernel_fake_hold(KernelFake *f, const char *name)

@@ -59,6 +59,13 @@ KernelModuleState kernel_fake_get_state(KernelFake *f, const char *name);
 /* Loads of `name` block inside the kernel until released. */
 void kernel_fake_hold(KernelFake *f, const char *name);
 void kernel_fake_release(KernelFake *f, const char *name);
+/* A module's init that calls request_module(): loads of `name` run hook(userdata) on the loading
+ * thread, inside the kernel call with the module coming (after any hold), as the kernel runs the
+ * init; a nonzero return is the load's result (-errno), as the init's own. NULL: no hook. */
+typedef int (*KernelFakeInitHook)(void *userdata);
+void kernel_fake_set_init_hook(
+        KernelFake *f, const char *name, KernelFakeInitHook hook, void *userdata);
+
 /* Waits until at least n loads of `name` are blocked; false on timeout. */
 bool kernel_fake_wait_blocked(KernelFake *f, const char *name, unsigned n, usec_t timeout);
 /* Until NAME is in state S (a load ended, say), on the fake's condition: false on timeout. */

@@ -3,6 +3,7 @@
  * reads, decompressions and kernel calls. Plans come from the resolver on the fixture tree
  * (real xz, zstd and plain modules), or are built by hand where a test needs odd files. */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -649,7 +651,7 @@ static void test_kernel_requests_do_not_wait(void **state)
         submit(&h, p);
         assert_true(kernel_fake_wait_blocked(h.fake, "mc_c", 1, 5 * USEC_PER_SEC));
         assert_int_equal(engine_submit_full(h.engine, p, resolver_generation(h.resolver),
-                                 ENGINE_REQUEST_NO_WAIT, on_done, &h, &r),
+                                 ENGINE_REQUEST_FROM_KERNEL, on_done, &h, &r),
                 1);
         assert_null(r);
         assert_int_equal(h.n_records, 1);
@@ -659,7 +661,7 @@ static void test_kernel_requests_do_not_wait(void **state)
         /* Someone else's load (coming) too. */
         q = plan_single("mc_b", fixture_path("mc_b.ko.zst"), NULL);
         assert_int_equal(engine_submit_full(h.engine, q, resolver_generation(h.resolver),
-                                 ENGINE_REQUEST_NO_WAIT, on_done, &h, &r),
+                                 ENGINE_REQUEST_FROM_KERNEL, on_done, &h, &r),
                 1);
         assert_int_equal(result_of(&h.records[1], 0)->outcome, OUTCOME_IN_PROGRESS);
 
@@ -669,6 +671,157 @@ static void test_kernel_requests_do_not_wait(void **state)
         assert_int_equal(kernel_fake_loads(h.fake, "mc_c"), 1);
         assert_int_equal(kernel_fake_loads(h.fake, "mc_b"), 0);
         harness_done(&h);
+}
+
+/* -- request_module() from inside a module's init ---------------------------------------------- */
+
+/* How long a nested request is waited for (the kernel waits for modprobe, the shim for the
+ * daemon): long enough for any load of these tests, short enough that a stall fails the test. */
+#define NESTED_WAIT_USEC (5 * USEC_PER_SEC)
+
+/* A module's init that calls request_module(): on the loader thread, inside the fake kernel, it
+ * asks the engine (on the loop thread, through an eventfd, as the shim asks through the socket)
+ * for another plan as the kernel does, and waits for the answer; the init fails with -ETIME
+ * when none came in time, or -ENOENT when the module it wanted is not there. */
+typedef struct Nested {
+        Harness *h;
+        Plan *plan;
+        const char *wanted; /* must be live in the fake kernel when the answer comes */
+        int efd;
+        sd_event_source *source;
+        pthread_mutex_t lock;
+        pthread_cond_t answered_cond;
+        bool answered;
+        Outcome outcome;
+} Nested;
+
+static void on_nested_done(Request *r, void *userdata)
+{
+        Nested *n = userdata;
+
+        pthread_mutex_lock(&n->lock);
+        n->answered = true;
+        n->outcome = request_result(r, request_plan(r)->n_modules - 1)->outcome;
+        pthread_cond_broadcast(&n->answered_cond);
+        pthread_mutex_unlock(&n->lock);
+}
+
+static int on_nested_asked(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        Nested *n = userdata;
+        eventfd_t v;
+
+        (void) eventfd_read(fd, &v);
+        assert_true(engine_submit_full(n->h->engine, n->plan, resolver_generation(n->h->resolver),
+                            ENGINE_REQUEST_FROM_KERNEL, on_nested_done, n, NULL) >= 0);
+        return 0;
+}
+
+static int nested_init(void *userdata)
+{
+        Nested *n = userdata;
+        usec_t deadline = now_usec() + NESTED_WAIT_USEC;
+        int r;
+
+        assert_int_equal(eventfd_write(n->efd, 1), 0);
+        pthread_mutex_lock(&n->lock);
+        while (!n->answered && now_usec() < deadline) {
+                struct timespec ts;
+
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_sec += 1;
+                pthread_cond_timedwait(&n->answered_cond, &n->lock, &ts);
+        }
+        r = !n->answered ? -ETIME : 0;
+        pthread_mutex_unlock(&n->lock);
+        if (r == 0 && kernel_fake_get_state(n->h->fake, n->wanted) != KERNEL_MODULE_LIVE)
+                r = -ENOENT;
+        return r;
+}
+
+static void nested_init_struct(Nested *n, Harness *h, const char *caller, const char *wanted)
+{
+        char file[64];
+
+        *n = (Nested){ .h = h, .wanted = wanted };
+        snprintf(file, sizeof(file), "%s.ko", wanted);
+        n->plan = plan_single(wanted, fixture_path(file), NULL);
+        n->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        assert_true(n->efd >= 0);
+        assert_int_equal(
+                sd_event_add_io(h->event, &n->source, n->efd, EPOLLIN, on_nested_asked, n), 0);
+        pthread_mutex_init(&n->lock, NULL);
+        pthread_cond_init(&n->answered_cond, NULL);
+        kernel_fake_set_init_hook(h->fake, caller, nested_init, n);
+}
+
+static void nested_done(Nested *n)
+{
+        sd_event_source_disable_unref(n->source);
+        close(n->efd);
+        plan_unref(n->plan);
+        pthread_cond_destroy(&n->answered_cond);
+        pthread_mutex_destroy(&n->lock);
+}
+
+/* mc_c's init asks for mc_post, whose init asks for mc_shared, with one loader worker, which
+ * mc_c's load holds for as long as its init runs: each nested load must still get a worker. */
+static void test_nested_request_module(void **state)
+{
+        _cleanup_(plan_unrefp) Plan *p = NULL;
+        EngineConfig config = { .workers = 1 };
+        Nested outer, inner;
+        Harness h;
+
+        harness_init(&h, &config, COMPRESSION_XZ);
+        harness_start(&h);
+        nested_init_struct(&outer, &h, "mc_c", "mc_post");
+        nested_init_struct(&inner, &h, "mc_post", "mc_shared");
+        p = plan_single("mc_c", fixture_path("mc_c.ko"), NULL);
+        submit(&h, p);
+        run_until(&h, 1);
+        assert_int_equal(h.records[0].error, 0);
+        assert_int_equal(result_of(&h.records[0], 0)->outcome, OUTCOME_LOADED);
+        assert_true(outer.answered && inner.answered);
+        assert_int_equal(outer.outcome, OUTCOME_LOADED);
+        assert_int_equal(inner.outcome, OUTCOME_LOADED);
+        assert_int_equal(kernel_fake_loads(h.fake, "mc_c"), 1);
+        assert_int_equal(kernel_fake_loads(h.fake, "mc_post"), 1);
+        assert_int_equal(kernel_fake_loads(h.fake, "mc_shared"), 1);
+        harness_done(&h);
+        nested_done(&inner);
+        nested_done(&outer);
+}
+
+/* The module that mc_c's init asks for is already wanted by a client, its load queued behind
+ * mc_c's on the one worker: the kernel's request waits for that load, which must get a worker,
+ * instead of being told "in progress" for a load that has not started. */
+static void test_nested_request_joins_queued_load(void **state)
+{
+        _cleanup_(plan_unrefp) Plan *p = NULL, *q = NULL;
+        EngineConfig config = { .workers = 1 };
+        Nested outer;
+        Harness h;
+
+        harness_init(&h, &config, COMPRESSION_XZ);
+        harness_start(&h);
+        nested_init_struct(&outer, &h, "mc_c", "mc_post");
+        p = plan_single("mc_c", fixture_path("mc_c.ko"), NULL);
+        kernel_fake_hold(h.fake, "mc_c");
+        submit(&h, p);
+        assert_true(kernel_fake_wait_blocked(h.fake, "mc_c", 1, 5 * USEC_PER_SEC));
+        q = plan_single("mc_post", fixture_path("mc_post.ko"), NULL);
+        submit(&h, q);
+        kernel_fake_release(h.fake, "mc_c");
+        run_until(&h, 2);
+        for (size_t i = 0; i < 2; i++)
+                assert_int_equal(h.records[i].error, 0);
+        assert_true(outer.answered);
+        assert_int_equal(outer.outcome, OUTCOME_LOADED);
+        assert_int_equal(kernel_fake_loads(h.fake, "mc_post"), 1);
+        assert_int_equal(kernel_fake_get_state(h.fake, "mc_c"), KERNEL_MODULE_LIVE);
+        harness_done(&h);
+        nested_done(&outer);
 }
 
 /* -- failures ---------------------------------------------------------------------------------- */
@@ -1216,6 +1369,8 @@ int main(void)
                 cmocka_unit_test(test_ebusy_while_going_waits_then_loads),
                 cmocka_unit_test(test_live_module_costs_nothing),
                 cmocka_unit_test(test_kernel_requests_do_not_wait),
+                cmocka_unit_test(test_nested_request_module),
+                cmocka_unit_test(test_nested_request_joins_queued_load),
                 cmocka_unit_test(test_failure_memory),
                 cmocka_unit_test(test_failure_memory_dropped_on_resources_change),
                 cmocka_unit_test(test_cancelled_waiter),

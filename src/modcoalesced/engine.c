@@ -331,7 +331,8 @@ static void module_set_live(Module *m, Outcome outcome)
         module_release_waiters(m, outcome, 0);
 }
 
-static int module_start_load(Module *m, const PlanModule *pm)
+/* urgent: the kernel waits for this load (loader.h). */
+static int module_start_load(Module *m, const PlanModule *pm, bool urgent)
 {
         Engine *e = m->engine;
         LoadJob *j;
@@ -342,6 +343,7 @@ static int module_start_load(Module *m, const PlanModule *pm)
                 return r;
         j->kernel_compression = e->kernel_compression;
         j->decompress_max = e->config.decompress_max;
+        j->urgent = urgent;
         j->userdata = m;
         if (strcmp(m->path ?: "", pm->path) != 0 || strcmp(m->params ?: "", pm->parameters) != 0) {
                 char *path = strdup(pm->path), *params = strdup(pm->parameters);
@@ -535,6 +537,23 @@ static void request_fail_module(Request *r, const PlanModule *pm, int error)
         }
 }
 
+/* Whether the request may wait for m's load. The kernel's may not once that load is in the
+ * kernel (or running its install command): the request may come from inside that very init,
+ * which waits for its answer. Before that, the kernel's request makes the load urgent, since
+ * the init that asks may hold the only free worker. */
+static bool request_may_join(Request *r, Module *m)
+{
+        LoadStage stage;
+
+        if (!(r->flags & ENGINE_REQUEST_FROM_KERNEL))
+                return true;
+        stage = load_job_stage(m->job);
+        if (stage == LOAD_STAGE_LOADING || stage == LOAD_STAGE_INSTALL)
+                return false;
+        loader_expedite(r->engine->loader, m->job);
+        return true;
+}
+
 static bool params_match(const Module *m, const PlanModule *pm)
 {
         return pm->parameters[0] == '\0' || strcmp(m->params ?: "", pm->parameters) == 0;
@@ -591,7 +610,7 @@ static void request_advance(Request *r)
                 case MODULE_LOADING:
                         if (!m->job)
                                 break; /* waiting-deps: whoever gets here first loads it */
-                        if (r->flags & ENGINE_REQUEST_NO_WAIT) {
+                        if (!request_may_join(r, m)) {
                                 res->outcome = OUTCOME_IN_PROGRESS;
                                 r->index++;
                                 continue;
@@ -606,7 +625,7 @@ static void request_advance(Request *r)
                         return;
 
                 case MODULE_COMING:
-                        if (r->flags & ENGINE_REQUEST_NO_WAIT) {
+                        if (r->flags & ENGINE_REQUEST_FROM_KERNEL) {
                                 res->outcome = OUTCOME_IN_PROGRESS;
                                 r->index++;
                                 continue;
@@ -635,6 +654,11 @@ static void request_advance(Request *r)
                         continue;
                 }
                 if (other && other != m && other->state == MODULE_LOADING && other->job) {
+                        if (!request_may_join(r, other)) {
+                                res->outcome = OUTCOME_IN_PROGRESS;
+                                r->index++;
+                                continue;
+                        }
                         res->coalesced = COALESCED_BY_INODE;
                         res->params_applied = params_match(other, pm);
                         other->coalesced++;
@@ -645,7 +669,7 @@ static void request_advance(Request *r)
                         return;
                 }
 
-                k = module_start_load(m, pm);
+                k = module_start_load(m, pm, r->flags & ENGINE_REQUEST_FROM_KERNEL);
                 if (k < 0) {
                         res->outcome = OUTCOME_FAILED;
                         res->error = k;

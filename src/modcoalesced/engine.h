@@ -39,7 +39,7 @@ typedef enum Outcome {
         OUTCOME_FAILED, /* error says why; from_memory if answered by the failure cache */
         OUTCOME_SKIPPED, /* not attempted: a hard dependency before it failed */
         OUTCOME_TIMED_OUT, /* stopped waiting; the load itself goes on */
-        OUTCOME_IN_PROGRESS, /* ENGINE_REQUEST_NO_WAIT: being loaded right now, not waited for */
+        OUTCOME_IN_PROGRESS, /* ENGINE_REQUEST_FROM_KERNEL: in the kernel right now, not waited for */
         _OUTCOME_MAX,
 } Outcome;
 
@@ -147,10 +147,13 @@ int engine_rescan(Engine *e);
 int engine_submit(Engine *e, Plan *plan, uint64_t generation, RequestDoneFunc done, void *userdata,
         Request **ret);
 
-/* The kernel's request_module() (through the modprobe shim) may come from inside the init of the
- * very module it names: a module of the plan that is loading right now is answered at once
- * (OUTCOME_IN_PROGRESS) instead of waited for, which would deadlock. */
-#define ENGINE_REQUEST_NO_WAIT (1u << 0)
+/* The kernel's request_module() (through the modprobe shim). It may come from inside the init
+ * of the very module it names: a module of the plan whose load is in the kernel right now (ours,
+ * or coming through someone else) is answered at once (OUTCOME_IN_PROGRESS) instead of waited
+ * for, which would deadlock. It may come from inside the init of another module, whose load
+ * holds a worker until the answer comes: the loads it starts or waits for before they reach the
+ * kernel are urgent (loader.h), so that they get a worker whatever the others are doing. */
+#define ENGINE_REQUEST_FROM_KERNEL (1u << 0)
 
 int engine_submit_full(Engine *e, Plan *plan, uint64_t generation, unsigned flags,
         RequestDoneFunc done, void *userdata, Request **ret);

@@ -256,35 +256,60 @@ struct Loader {
 
         pthread_mutex_t lock;
         pthread_cond_t wake;
-        LIST_HEAD(LoadJob) queue;
+        LIST_HEAD(LoadJob) urgent; /* taken first, by any worker */
+        LIST_HEAD(LoadJob) queue; /* taken while fewer than max_threads of them run */
         LIST_HEAD(LoadJob) finished;
-        pthread_t threads[WORKERS_MAX];
+        pthread_t threads[WORKERS_MAX + LOADER_URGENT_WORKERS_MAX];
         unsigned n_threads, n_idle, max_threads;
-        unsigned n_queued; /* jobs in queue */
+        unsigned n_urgent, n_queued; /* jobs in each list */
+        unsigned n_running, n_urgent_running; /* jobs taken from each list, not yet done */
         bool shutdown;
 };
+
+/* Called with the lock held: the next job this worker may run, or NULL. */
+static LoadJob *loader_take(Loader *l, bool *ret_urgent)
+{
+        LoadJob *j;
+
+        if ((j = LIST_POP(queue, l->urgent))) {
+                l->n_urgent--;
+                l->n_urgent_running++;
+                *ret_urgent = true;
+        } else if (l->n_running < l->max_threads && (j = LIST_POP(queue, l->queue))) {
+                l->n_queued--;
+                l->n_running++;
+                *ret_urgent = false;
+        } else
+                return NULL;
+        j->queued = false;
+        return j;
+}
 
 static void *worker_main(void *p)
 {
         Loader *l = p;
+        bool urgent = false;
         LoadJob *j;
 
         pthread_mutex_lock(&l->lock);
         for (;;) {
-                while (!l->shutdown && LIST_IS_EMPTY(l->queue)) {
+                j = NULL;
+                while (!l->shutdown && !(j = loader_take(l, &urgent))) {
                         l->n_idle++;
                         pthread_cond_wait(&l->wake, &l->lock);
                         l->n_idle--;
                 }
-                if (l->shutdown)
+                if (!j)
                         break;
-                j = LIST_POP(queue, l->queue);
-                l->n_queued--;
                 pthread_mutex_unlock(&l->lock);
 
                 load_job_run(j, l->kernel);
 
                 pthread_mutex_lock(&l->lock);
+                if (urgent)
+                        l->n_urgent_running--;
+                else
+                        l->n_running--;
                 LIST_APPEND(queue, l->finished, j);
                 (void) eventfd_write(l->efd, 1);
         }
@@ -367,6 +392,8 @@ Loader *loader_free(Loader *l)
         /* A worker inside finit_module() returns when the module's init does. */
         for (unsigned i = 0; i < l->n_threads; i++)
                 pthread_join(l->threads[i], NULL);
+        while ((j = LIST_POP(queue, l->urgent)))
+                load_job_free(j);
         while ((j = LIST_POP(queue, l->queue)))
                 load_job_free(j);
         while ((j = LIST_POP(queue, l->finished)))
@@ -399,29 +426,77 @@ static int loader_spawn_worker(Loader *l)
         return 0;
 }
 
-int loader_submit(Loader *l, LoadJob *j)
+/* Called with the lock held: whether the jobs that may start now outnumber the idle workers,
+ * with room for one more thread. An idle worker that was woken but has not taken its job yet
+ * still counts as idle. Ordinary jobs may have up to max_threads threads besides those running
+ * urgent ones; urgent jobs up to LOADER_URGENT_WORKERS_MAX more. */
+static bool loader_needs_worker(const Loader *l)
+{
+        unsigned room = l->n_running < l->max_threads ? l->max_threads - l->n_running : 0;
+        unsigned runnable = l->n_urgent + (l->n_queued < room ? l->n_queued : room);
+        unsigned cap = l->max_threads +
+                (l->n_urgent > 0 ? LOADER_URGENT_WORKERS_MAX : l->n_urgent_running);
+
+        if (cap > l->max_threads + LOADER_URGENT_WORKERS_MAX)
+                cap = l->max_threads + LOADER_URGENT_WORKERS_MAX;
+        return runnable > l->n_idle && l->n_threads < cap;
+}
+
+/* Called with the lock held, after a job became runnable: a worker for it, if one is needed. */
+static int loader_wake(Loader *l)
 {
         int r = 0;
 
-        job_set_stage(j, LOAD_STAGE_QUEUED);
-        pthread_mutex_lock(&l->lock);
-        LIST_APPEND(queue, l->queue, j);
-        l->n_queued++;
-        /* An idle worker that was woken but has not taken its job yet still counts as idle: one
-         * more thread is needed whenever the queue holds more jobs than there are idle workers,
-         * or a second job would wait behind a long load with the pool not full. */
-        if (l->n_queued > l->n_idle && l->n_threads < l->max_threads) {
+        if (loader_needs_worker(l)) {
                 r = loader_spawn_worker(l);
                 if (r < 0 && l->n_threads > 0)
                         r = 0; /* The existing workers will get to it. */
-                if (r < 0) {
+        }
+        pthread_cond_signal(&l->wake);
+        return r;
+}
+
+int loader_submit(Loader *l, LoadJob *j)
+{
+        int r;
+
+        job_set_stage(j, LOAD_STAGE_QUEUED);
+        pthread_mutex_lock(&l->lock);
+        j->queued = true;
+        if (j->urgent) {
+                LIST_APPEND(queue, l->urgent, j);
+                l->n_urgent++;
+        } else {
+                LIST_APPEND(queue, l->queue, j);
+                l->n_queued++;
+        }
+        r = loader_wake(l);
+        if (r < 0) {
+                if (j->urgent) {
+                        LIST_REMOVE(queue, l->urgent, j);
+                        l->n_urgent--;
+                } else {
                         LIST_REMOVE(queue, l->queue, j);
                         l->n_queued--;
                 }
+                j->queued = false;
         }
-        pthread_cond_signal(&l->wake);
         pthread_mutex_unlock(&l->lock);
         return r;
+}
+
+void loader_expedite(Loader *l, LoadJob *j)
+{
+        pthread_mutex_lock(&l->lock);
+        if (j->queued && !j->urgent) {
+                LIST_REMOVE(queue, l->queue, j);
+                l->n_queued--;
+                j->urgent = true;
+                LIST_APPEND(queue, l->urgent, j);
+                l->n_urgent++;
+                (void) loader_wake(l);
+        }
+        pthread_mutex_unlock(&l->lock);
 }
 
 unsigned loader_n_workers(const Loader *l)

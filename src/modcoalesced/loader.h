@@ -3,7 +3,13 @@
  * decompress at most once, one kernel call (one fallback at most), or the modprobe.d install
  * command instead. Blocking never happens on the event loop: workers report completions through
  * an eventfd watched by sd-event, and the completion callback runs on the loop thread. Workers
- * touch nothing but their job and the Kernel boundary; they never call libkmod. */
+ * touch nothing but their job and the Kernel boundary; they never call libkmod.
+ *
+ * At most n_workers ordinary loads run at once. A load that the kernel itself waits for (its
+ * request_module(), perhaps from inside a module's init that holds a worker in the kernel) is
+ * urgent: it goes before the others and, when no worker is free, gets one more thread, up to
+ * LOADER_URGENT_WORKERS_MAX beyond n_workers, so that a nested request makes progress at any
+ * worker count. */
 #pragma once
 
 #include <stdatomic.h>
@@ -49,6 +55,7 @@ struct LoadJob {
         char *install_command; /* NULL: load the file */
         Compression kernel_compression;
         size_t decompress_max;
+        bool urgent; /* the kernel waits for it: see above (loader_expedite() may set it later) */
         void *userdata;
 
         /* Progress: written by the worker, read by the loop. */
@@ -64,6 +71,7 @@ struct LoadJob {
         uint64_t bytes_decompressed;
         usec_t started, finished;
 
+        bool queued; /* loader-internal, under its lock: not yet taken by a worker */
         LIST_FIELDS(LoadJob, queue);
 };
 
@@ -80,17 +88,24 @@ static inline LoadStage load_job_stage(const LoadJob *j)
 /* Runs one job on the calling thread. The pool calls it on workers; tests may call it directly. */
 void load_job_run(LoadJob *j, Kernel *k);
 
+/* The kernel runs at most this many modprobe processes at once (MAX_KMOD_CONCURRENT in
+ * kernel/module/kmod.c), each waiting on one load at a time: one thread each, beyond the pool. */
+#define LOADER_URGENT_WORKERS_MAX 50u
+
 typedef struct Loader Loader;
 typedef void (*LoaderDoneFunc)(LoadJob *j, void *userdata);
 
 /* Workers are started on demand, at most n_workers (0: a default that fits the machine). */
 int loader_new(Loader **ret, sd_event *e, Kernel *k, unsigned n_workers, LoaderDoneFunc done,
         void *userdata);
-/* Waits for running jobs to finish; queued jobs are completed with -ECANCELED. */
+/* Waits for running jobs to finish; queued jobs are dropped, without a done callback. */
 Loader *loader_free(Loader *l);
 DEFINE_POINTER_CLEANUP_FUNC(Loader, loader_free);
 
 /* The loader owns the job until the done callback, which must free it. */
 int loader_submit(Loader *l, LoadJob *j);
+/* The kernel now waits for this submitted job too: if no worker has taken it yet, it becomes
+ * urgent (see above). */
+void loader_expedite(Loader *l, LoadJob *j);
 unsigned loader_n_workers(const Loader *l);
 unsigned loader_max_workers(const Loader *l);
