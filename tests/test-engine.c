@@ -22,8 +22,8 @@
 #include "engine.h"
 #include "fixture.h"
 #include "kernel-fake.h"
-#include "monitor.h"
 #include "resolver.h"
+#include "uevent.h"
 #include "xz-kernel.h"
 
 #define MAX_RESULTS 8
@@ -1175,14 +1175,14 @@ static void test_uevent_actions(void **state)
 {
         KernelModuleState s;
 
-        assert_int_equal(monitor_action_to_state("add", &s), 0);
+        assert_int_equal(uevent_action_to_state("add", &s), 0);
         assert_int_equal(s, KERNEL_MODULE_LIVE);
-        assert_int_equal(monitor_action_to_state("change", &s), 0);
+        assert_int_equal(uevent_action_to_state("change", &s), 0);
         assert_int_equal(s, KERNEL_MODULE_LIVE);
-        assert_int_equal(monitor_action_to_state("remove", &s), 0);
+        assert_int_equal(uevent_action_to_state("remove", &s), 0);
         assert_int_equal(s, KERNEL_MODULE_ABSENT);
-        assert_int_equal(monitor_action_to_state("bind", &s), -EINVAL);
-        assert_int_equal(monitor_action_to_state(NULL, &s), -EINVAL);
+        assert_int_equal(uevent_action_to_state("bind", &s), -EINVAL);
+        assert_int_equal(uevent_action_to_state(NULL, &s), -EINVAL);
 }
 
 /* Plain modules go to finit_module(fd) without any read. A zstd kernel takes zstd fds. */

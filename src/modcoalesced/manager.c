@@ -166,6 +166,24 @@ static char *manager_ready_path(const char *listen)
         return p;
 }
 
+/* Said once at start: how much of a coldplug's module uevents the socket can hold. */
+static void manager_log_monitor(const Monitor *monitor)
+{
+        bool forced;
+        int size = monitor_receive_buffer(monitor, &forced);
+
+        if (size < 0)
+                return;
+        if (forced || size >= MONITOR_RCVBUF)
+                log_info("Module uevents: %d KiB receive buffer, other subsystems' filtered out.",
+                        size / 1024);
+        else
+                log_info("Module uevents: %d KiB receive buffer (net.core.rmem_max; raising it "
+                         "takes CAP_NET_ADMIN), other subsystems' filtered out; /sys/module is "
+                         "scanned again if it overruns.",
+                        size / 1024);
+}
+
 int manager_new(Manager **ret, const ManagerConfig *config)
 {
         _cleanup_(manager_freep) Manager *m = NULL;
@@ -207,6 +225,8 @@ int manager_new(Manager **ret, const ManagerConfig *config)
                 log_warning_errno(k,
                         "Cannot watch module uevents, modules loaded by others will "
                         "be noticed only when a request reaches them: %m");
+        else
+                manager_log_monitor(m->monitor);
         k = engine_start(m->engine);
         if (k < 0)
                 return log_error_errno(k, "Failed to read the kernel's module state: %m");
