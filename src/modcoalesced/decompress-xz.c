@@ -6,8 +6,8 @@
 #include <lzma.h>
 #include <stdint.h>
 
+#include "decompress-buffer.h"
 #include "decompress-xz.h"
-#include "decompress.h"
 #include "log.h"
 
 /* Every xz preset decodes within this (xz -9 needs 65 MiB; the kernel's own settings, a 1 MiB

@@ -7,8 +7,8 @@
 #include <zstd.h>
 #include <zstd_errors.h>
 
+#include "decompress-buffer.h"
 #include "decompress-zstd.h"
-#include "decompress.h"
 #include "log.h"
 
 /* A 128 MiB window: libzstd's own default limit, set here so that a library built with another

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* decompress.c — see decompress.h. Dispatch by codec and the one output-growth policy that
- * every codec shares, so the max_out bound is enforced in a single place. */
+/* decompress.c — see decompress.h. What a file is, and the dispatch to its codec. */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
@@ -8,10 +7,6 @@
 #include "decompress-xz.h"
 #include "decompress-zstd.h"
 #include "decompress.h"
-
-/* Kernel modules compress 3–4×: most outputs fit the first guess or one doubling. */
-#define GUESS_RATIO 4
-#define GUESS_MIN_BYTES ((size_t) 64 << 10)
 
 Compression compression_from_magic(const void *buf, size_t n)
 {
@@ -44,27 +39,4 @@ int decompress(Compression c, const void *in, size_t in_size, size_t max_out, vo
                 /* Plain modules are handed to the kernel as they are, never copied through here. */
                 return -EINVAL;
         }
-}
-
-int decompress_buffer_grow(void **buf, size_t *allocated, size_t in_size, size_t max_out)
-{
-        /* One byte past the bound tells "exactly max_out bytes" from "more". */
-        size_t limit = max_out < SIZE_MAX ? max_out + 1 : SIZE_MAX, n;
-        void *p;
-
-        if (*allocated >= limit)
-                return -EFBIG;
-        if (*allocated == 0)
-                n = in_size > limit / GUESS_RATIO ? limit : in_size * GUESS_RATIO;
-        else
-                n = *allocated > limit / 2 ? limit : *allocated * 2;
-        if (n < GUESS_MIN_BYTES)
-                n = GUESS_MIN_BYTES < limit ? GUESS_MIN_BYTES : limit;
-
-        p = realloc(*buf, n);
-        if (!p)
-                return -ENOMEM;
-        *buf = p;
-        *allocated = n;
-        return 0;
 }

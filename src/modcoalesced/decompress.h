@@ -22,8 +22,3 @@ Compression compression_from_magic(const void *buf, size_t n);
  * out-parameters are untouched. Thread-safe: no state is shared between calls. */
 int decompress(Compression c, const void *in, size_t in_size, size_t max_out, void **ret_out,
         size_t *ret_out_size);
-
-/* For the codecs: grows *buf (*allocated bytes, 0 at first) geometrically from a guess based on
- * in_size, up to max_out + 1 bytes, so that a codec which fills that last byte knows the data is
- * larger than max_out. -EFBIG once the buffer is that large; on -ENOMEM *buf is still valid. */
-int decompress_buffer_grow(void **buf, size_t *allocated, size_t in_size, size_t max_out);

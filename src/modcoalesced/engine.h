@@ -51,6 +51,9 @@ typedef enum Coalesced {
         COALESCED_BY_INODE, /* joined an in-flight load of the same file under another name */
 } Coalesced;
 
+/* "no", "name", "inode". */
+const char *coalesced_to_string(Coalesced c);
+
 typedef struct RequestResult {
         uint32_t waited; /* µs from the moment the request reached this module */
         int32_t error; /* -errno for OUTCOME_FAILED */

@@ -1,0 +1,486 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* request.c — see request.h. */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "log.h"
+#include "request.h"
+
+static void request_advance(Request *r);
+static void request_finish(Request *r, int error, const char *module);
+static void request_fail_module(Request *r, const PlanModule *pm, int error);
+static void request_arm_timeout(Engine *e);
+
+/* -- waiting on a module ----------------------------------------------------------------------- */
+
+static void request_wait(Module *m, Request *r)
+{
+        r->waiting_on = m;
+        r->module_started = now_usec();
+        LIST_APPEND(wait, m->waiters, r);
+        m->n_waiters++;
+        m->engine->n_waiting++;
+}
+
+static void request_unwait(Request *r)
+{
+        Module *m = r->waiting_on;
+
+        if (!m)
+                return;
+        LIST_REMOVE(wait, m->waiters, r);
+        m->n_waiters--;
+        m->engine->n_waiting--;
+        r->waiting_on = NULL;
+}
+
+/* Hands every waiter on to its next step. The list is detached first: advancing a request can
+ * make it wait on this module again (a new load once a going instance is gone) or on another
+ * one. */
+void request_release_waiters(Module *m, Outcome outcome, int error)
+{
+        LIST_HEAD(Request) list = { m->waiters.head, m->waiters.tail };
+        usec_t now = now_usec();
+        Request *r;
+
+        m->waiters.head = m->waiters.tail = NULL;
+        m->engine->n_waiting -= m->n_waiters;
+        m->n_waiters = 0;
+        m->n_joined = 0;
+
+        while ((r = LIST_POP(wait, list))) {
+                const PlanModule *pm = &r->plan->modules[r->index];
+                RequestResult *res = &r->results[r->index];
+
+                r->waiting_on = NULL;
+                if (outcome == OUTCOME_PENDING) {
+                        /* Not settled: the module is gone; look at it again. */
+                        request_advance(r);
+                        continue;
+                }
+                res->waited = (uint32_t) (now - r->module_started);
+                res->outcome = outcome;
+                res->error = error;
+                if (outcome == OUTCOME_FAILED)
+                        request_fail_module(r, pm, error);
+                r->index++;
+                request_advance(r);
+        }
+}
+
+void request_release_live(Module *m, Outcome outcome)
+{
+        module_set_state(m, MODULE_LIVE);
+        request_release_waiters(m, outcome, 0);
+}
+
+/* -- walking the plan -------------------------------------------------------------------------- */
+
+static void request_unmark(Request *r, size_t i)
+{
+        Module *m;
+
+        if (!r->results[i].marked)
+                return;
+        r->results[i].marked = false;
+        m = hashmap_get(r->engine->modules, r->plan->modules[i].name);
+        if (!m || m->n_walkers == 0)
+                return;
+        if (--m->n_walkers == 0 && m->state == MODULE_LOADING && !m->job)
+                module_set_state(m, MODULE_ABSENT);
+}
+
+/* Targets that this request will load after their dependencies show up as in flight
+ * ("waiting-deps") meanwhile, and a request for the same target joins them when it gets there. */
+static void request_mark_targets(Request *r)
+{
+        for (size_t i = 1; i < r->plan->n_modules; i++) {
+                const PlanModule *pm = &r->plan->modules[i];
+                Module *m;
+
+                if (!pm->target)
+                        continue;
+                m = module_get(r->engine, pm->name, true);
+                if (!m)
+                        continue; /* Only visibility is lost. */
+                module_expire_failure(m);
+                if (m->state != MODULE_ABSENT && !(m->state == MODULE_LOADING && !m->job))
+                        continue;
+                module_set_state(m, MODULE_LOADING);
+                m->stage = LOAD_STAGE_WAITING_DEPS;
+                m->n_walkers++;
+                r->results[i].marked = true;
+        }
+}
+
+/* Hand-made plans (tests, tools) may leave the groups empty: one group then. */
+static uint64_t plan_module_groups(const PlanModule *pm)
+{
+        return pm->groups ?: 1;
+}
+
+static uint64_t plan_module_hard_groups(const PlanModule *pm)
+{
+        return pm->soft ? 0 : pm->hard_groups ?: plan_module_groups(pm);
+}
+
+/* A failed hard module fails the matches that need it, and the request reports the first such
+ * failure; the other matches go on (udev and modprobe -a load each match on its own). Softdep
+ * failures are ignored. */
+static void request_fail_module(Request *r, const PlanModule *pm, int error)
+{
+        uint64_t hard = plan_module_hard_groups(pm);
+
+        if (hard == 0)
+                return;
+        r->failed_groups |= hard;
+        if (r->error == 0) {
+                r->error = error;
+                r->failed_module = pm->name;
+        }
+}
+
+/* Whether the request may wait for m's load. The kernel's may not once that load is in the
+ * kernel (or running its install command): the request may come from inside that very init,
+ * which waits for its answer. Before that, the kernel's request makes the load urgent, since
+ * the init that asks may hold the only free worker. */
+static bool request_may_join(Request *r, Module *m)
+{
+        LoadStage stage;
+
+        if (!(r->flags & ENGINE_REQUEST_FROM_KERNEL))
+                return true;
+        stage = load_job_stage(m->job);
+        if (stage == LOAD_STAGE_LOADING || stage == LOAD_STAGE_INSTALL)
+                return false;
+        loader_expedite(r->engine->loader, m->job);
+        return true;
+}
+
+static bool params_match(const Module *m, const PlanModule *pm)
+{
+        return pm->parameters[0] == '\0' || strcmp(m->params ?: "", pm->parameters) == 0;
+}
+
+static void request_advance(Request *r)
+{
+        Engine *e = r->engine;
+
+        while (r->index < r->plan->n_modules) {
+                const PlanModule *pm = &r->plan->modules[r->index];
+                RequestResult *res = &r->results[r->index];
+                Module *m, *other;
+                int k;
+
+                request_unmark(r, r->index);
+                if ((plan_module_groups(pm) & ~r->failed_groups) == 0) {
+                        /* Every match that needs it lost a hard module before it. */
+                        res->outcome = OUTCOME_SKIPPED;
+                        r->index++;
+                        continue;
+                }
+                m = module_get(e, pm->name, true);
+                if (!m) {
+                        res->outcome = OUTCOME_FAILED;
+                        res->error = -ENOMEM;
+                        return request_finish(r, -ENOMEM, pm->name);
+                }
+                if (res->outcome == OUTCOME_PENDING && !res->counted) {
+                        res->counted = true;
+                        m->requests++;
+                        e->stats.module_requests++;
+                }
+                module_expire_failure(m);
+
+                switch (m->state) {
+                case MODULE_LIVE:
+                        res->outcome = OUTCOME_ALREADY_LOADED;
+                        res->params_applied = params_match(m, pm);
+                        e->stats.answered_live++;
+                        r->index++;
+                        continue;
+
+                case MODULE_FAILED:
+                        res->outcome = OUTCOME_FAILED;
+                        res->error = m->error;
+                        res->from_memory = true;
+                        m->answered_from_memory++;
+                        e->stats.answered_failure_cache++;
+                        request_fail_module(r, pm, m->error);
+                        r->index++;
+                        continue;
+
+                case MODULE_LOADING:
+                        if (!m->job)
+                                break; /* waiting-deps: whoever gets here first loads it */
+                        if (!request_may_join(r, m)) {
+                                res->outcome = OUTCOME_IN_PROGRESS;
+                                r->index++;
+                                continue;
+                        }
+                        res->coalesced = COALESCED_BY_NAME;
+                        res->params_applied = params_match(m, pm);
+                        m->coalesced++;
+                        m->n_joined++;
+                        e->stats.coalesced_by_name++;
+                        engine_emit(e, ENGINE_EVENT_COALESCE, m->name, 0, COALESCED_BY_NAME);
+                        request_wait(m, r);
+                        return;
+
+                case MODULE_COMING:
+                        if (r->flags & ENGINE_REQUEST_FROM_KERNEL) {
+                                res->outcome = OUTCOME_IN_PROGRESS;
+                                r->index++;
+                                continue;
+                        }
+                        _fallthrough_;
+                case MODULE_GOING:
+                        res->params_applied = params_match(m, pm);
+                        e->stats.waited_foreign++;
+                        request_wait(m, r);
+                        module_poll(m);
+                        return;
+
+                default:
+                        break;
+                }
+
+                /* Nothing under this name: the same file may be in use under another name. */
+                other = pm->ino != 0 ? hashmap_get(e->by_inode, &(InodeKey){ pm->dev, pm->ino })
+                                     : NULL;
+                if (other && other != m && other->state == MODULE_LIVE) {
+                        res->outcome = OUTCOME_ALREADY_LOADED;
+                        res->coalesced = COALESCED_BY_INODE;
+                        res->params_applied = params_match(other, pm);
+                        e->stats.answered_live++;
+                        r->index++;
+                        continue;
+                }
+                if (other && other != m && other->state == MODULE_LOADING && other->job) {
+                        if (!request_may_join(r, other)) {
+                                res->outcome = OUTCOME_IN_PROGRESS;
+                                r->index++;
+                                continue;
+                        }
+                        res->coalesced = COALESCED_BY_INODE;
+                        res->params_applied = params_match(other, pm);
+                        other->coalesced++;
+                        other->n_joined++;
+                        e->stats.coalesced_by_inode++;
+                        engine_emit(e, ENGINE_EVENT_COALESCE, other->name, 0, COALESCED_BY_INODE);
+                        request_wait(other, r);
+                        return;
+                }
+
+                k = module_start_load(m, pm, r->flags & ENGINE_REQUEST_FROM_KERNEL);
+                if (k < 0) {
+                        res->outcome = OUTCOME_FAILED;
+                        res->error = k;
+                        request_fail_module(r, pm, k);
+                        r->index++;
+                        continue;
+                }
+                res->params_applied = true;
+                request_wait(m, r);
+                return;
+        }
+        request_finish(r, r->error, r->failed_module);
+}
+
+void request_free(Request *r)
+{
+        Engine *e = r->engine;
+
+        request_unwait(r);
+        for (size_t i = r->index; i < r->plan->n_modules; i++)
+                request_unmark(r, i);
+        if (r->in_pending) {
+                LIST_REMOVE(pending, e->pending, r);
+                request_arm_timeout(e);
+        }
+        if (r->orphan) {
+                LIST_REMOVE(pending, e->orphans, r);
+                e->n_orphans--;
+        }
+        e->n_requests--;
+        plan_unref(r->plan);
+        free(r);
+}
+
+static void request_finish(Request *r, int error, const char *module)
+{
+        Engine *e = r->engine;
+
+        if (r->orphan) {
+                /* Its client had its answer when it timed out. */
+                request_free(r);
+                return;
+        }
+        r->error = error;
+        r->failed_module = module;
+        if (error < 0) {
+                for (size_t i = r->index + 1; i < r->plan->n_modules; i++)
+                        if (r->results[i].outcome == OUTCOME_PENDING)
+                                r->results[i].outcome = OUTCOME_SKIPPED;
+                e->stats.requests_failed++;
+        }
+        e->stats.requests_done++;
+        request_unwait(r);
+        if (r->done)
+                r->done(r, r->userdata);
+        request_free(r);
+}
+
+int request_submit(
+        Engine *e, Plan *plan, unsigned flags, RequestDoneFunc done, void *userdata, Request **ret)
+{
+        uint64_t before;
+        Request *r;
+
+        r = calloc(1, sizeof(Request) + plan->n_modules * sizeof(RequestResult));
+        if (!r)
+                return -ENOMEM;
+        r->engine = e;
+        r->flags = flags;
+        r->plan = plan_ref(plan);
+        r->done = done;
+        r->userdata = userdata;
+        r->started = now_usec();
+        e->n_requests++;
+        e->stats.requests++;
+
+        /* request_advance() may finish and free r: the done counter tells. A request answered
+         * at once (every module live) never touches the timeout list or its timer. */
+        before = e->stats.requests_done;
+        request_mark_targets(r);
+        request_advance(r);
+        if (e->stats.requests_done != before) {
+                if (ret)
+                        *ret = NULL;
+                return 1;
+        }
+        LIST_APPEND(pending, e->pending, r);
+        r->in_pending = true;
+        if (e->pending.head == r)
+                request_arm_timeout(e);
+        if (ret)
+                *ret = r;
+        return 0;
+}
+
+void request_cancel(Request *r)
+{
+        if (!r)
+                return;
+        r->engine->stats.requests_cancelled++;
+        request_free(r);
+}
+
+const Plan *request_plan(const Request *r)
+{
+        return r->plan;
+}
+
+const RequestResult *request_result(const Request *r, size_t i)
+{
+        return i < r->plan->n_modules ? &r->results[i] : NULL;
+}
+
+int request_error(const Request *r, const char **ret_module)
+{
+        if (ret_module)
+                *ret_module = r->failed_module;
+        return r->error;
+}
+
+usec_t request_age(const Request *r)
+{
+        return now_usec() - r->started;
+}
+
+/* -- the deadline ------------------------------------------------------------------------------ */
+
+/* Whether a timed-out request should carry on with its plan once its client has the answer:
+ * the modules after the one that took too long are still wanted (the devices are there, and
+ * every other request for the same device timed out alike), and nobody else would load them.
+ * One orphan per plan is enough; their number is bounded. */
+static bool request_should_carry_on(Request *r)
+{
+        Engine *e = r->engine;
+        Request *o;
+
+        if (r->index + 1 >= r->plan->n_modules || e->n_orphans >= ENGINE_ORPHANS_MAX)
+                return false;
+        LIST_FOREACH (pending, o, e->orphans)
+                if (o->plan == r->plan)
+                        return false;
+        return true;
+}
+
+/* Answers the client "timed out" and keeps the request going, waiting where it waits. */
+static void request_orphan(Request *r)
+{
+        Engine *e = r->engine;
+        RequestResult *res = &r->results[r->index];
+
+        LIST_REMOVE(pending, e->pending, r);
+        r->in_pending = false;
+        r->error = -ETIME;
+        r->failed_module = r->plan->modules[r->index].name;
+        e->stats.requests_failed++;
+        e->stats.requests_done++;
+        if (r->done)
+                r->done(r, r->userdata);
+        r->done = NULL;
+        r->userdata = NULL;
+        r->error = 0;
+        r->failed_module = NULL;
+        res->outcome = OUTCOME_PENDING;
+        res->error = 0;
+        r->orphan = true;
+        LIST_APPEND(pending, e->orphans, r);
+        e->n_orphans++;
+        e->stats.requests_carried_on++;
+}
+
+int request_on_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        Engine *e = userdata;
+        usec_t now = now_usec();
+        Request *r;
+
+        /* Every request has the same timeout, so the pending list is in deadline order. */
+        while ((r = e->pending.head) && r->started + e->config.request_timeout_usec <= now) {
+                const PlanModule *pm = &r->plan->modules[r->index];
+                RequestResult *res = &r->results[r->index];
+
+                res->outcome = OUTCOME_TIMED_OUT;
+                res->error = -ETIME;
+                res->waited = (uint32_t) (now - r->module_started);
+                e->stats.requests_timed_out++;
+                log_debug("Request for %s timed out after %" PRIu64 " ms.", pm->name,
+                        (now - r->started) / USEC_PER_MSEC);
+                if (request_should_carry_on(r)) {
+                        request_orphan(r);
+                        continue;
+                }
+                request_unwait(r);
+                request_finish(r, -ETIME, pm->name);
+        }
+        request_arm_timeout(e);
+        return 0;
+}
+
+static void request_arm_timeout(Engine *e)
+{
+        if (!e->timeout_source)
+                return;
+        if (!e->pending.head) {
+                (void) sd_event_source_set_enabled(e->timeout_source, SD_EVENT_OFF);
+                return;
+        }
+        (void) sd_event_source_set_time(
+                e->timeout_source, e->pending.head->started + e->config.request_timeout_usec);
+        (void) sd_event_source_set_enabled(e->timeout_source, SD_EVENT_ONESHOT);
+}
