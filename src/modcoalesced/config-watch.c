@@ -2,6 +2,7 @@
 /* config-watch.c — see config-watch.h. Any event counts: the resolver then reloads everything,
  * which is cheap next to a stale plan (a blacklist that is not honoured). */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/inotify.h>
 #include <unistd.h>
@@ -26,12 +27,37 @@ static char *const default_paths[] = {
 
 struct ConfigWatch {
         int fd;
+        sd_event_source *source;
+        bool dirty;
 };
 
-int config_watch_new(ConfigWatch **ret, char *const *paths)
+static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+        ConfigWatch *w = userdata;
+
+        /* Drained, so that the level-triggered source goes quiet until the next change. */
+        for (;;) {
+                ssize_t n = read(fd, buf, sizeof(buf));
+
+                if (n > 0) {
+                        w->dirty = true;
+                        continue;
+                }
+                if (n < 0 && errno == EINTR)
+                        continue;
+                /* EAGAIN: drained. Anything else: say "changed", a reload is always safe. */
+                if (n < 0 && errno != EAGAIN)
+                        w->dirty = true;
+                return 0;
+        }
+}
+
+int config_watch_new(ConfigWatch **ret, sd_event *event, char *const *paths)
 {
         _cleanup_close_ int fd = -EBADF;
         ConfigWatch *w;
+        int r;
 
         fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
         if (fd < 0)
@@ -40,10 +66,17 @@ int config_watch_new(ConfigWatch **ret, char *const *paths)
                 if (inotify_add_watch(fd, *p, WATCH_MASK) < 0 && errno != ENOENT &&
                         errno != ENOTDIR)
                         log_debug_errno(errno, "Cannot watch %s: %m", *p);
-        w = malloc(sizeof(*w));
+        w = calloc(1, sizeof(*w));
         if (!w)
                 return -ENOMEM;
         w->fd = TAKE_FD(fd);
+        r = sd_event_add_io(event, &w->source, w->fd, EPOLLIN, on_inotify, w);
+        if (r < 0) {
+                config_watch_free(w);
+                return r;
+        }
+        (void) sd_event_source_set_priority(w->source, SD_EVENT_PRIORITY_IMPORTANT);
+        (void) sd_event_source_set_description(w->source, "config-watch");
         *ret = w;
         return 0;
 }
@@ -52,6 +85,7 @@ ConfigWatch *config_watch_free(ConfigWatch *w)
 {
         if (!w)
                 return NULL;
+        sd_event_source_disable_unref(w->source);
         safe_close(w->fd);
         free(w);
         return NULL;
@@ -59,19 +93,8 @@ ConfigWatch *config_watch_free(ConfigWatch *w)
 
 int config_watch_changed(ConfigWatch *w)
 {
-        char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-        int changed = 0;
+        bool dirty = w->dirty;
 
-        for (;;) {
-                ssize_t n = read(w->fd, buf, sizeof(buf));
-
-                if (n > 0) {
-                        changed = 1;
-                        continue;
-                }
-                if (n < 0 && errno == EINTR)
-                        continue;
-                /* EAGAIN: drained. Anything else: say "changed", a reload is always safe. */
-                return n < 0 && errno != EAGAIN ? 1 : changed;
-        }
+        w->dirty = false;
+        return dirty;
 }

@@ -58,17 +58,10 @@ static int on_post(sd_event_source *s, void *userdata)
  * we run: then we stay. */
 static bool kernel_runs_shim(const Manager *m)
 {
-        char buf[4096] = "";
-        FILE *f;
+        char buf[4096];
 
-        f = fopen(m->kernel_modprobe, "re");
-        if (!f)
-                return false;
-        if (!fgets(buf, sizeof(buf), f))
-                buf[0] = '\0';
-        fclose(f);
-        buf[strcspn(buf, "\n")] = '\0';
-        return kernel_modprobe_is_shim(buf);
+        return kernel_modprobe_read(m->kernel_modprobe, buf, sizeof(buf)) >= 0 &&
+                kernel_modprobe_is_shim(buf);
 }
 
 static int on_idle_timer(sd_event_source *s, uint64_t usec, void *userdata)
@@ -211,7 +204,7 @@ int manager_new(Manager **ret, const ManagerConfig *config)
         if (k < 0)
                 return log_error_errno(k, "Failed to set up the event loop: %m");
 
-        k = resolver_new(&m->resolver, config->module_dir, NULL);
+        k = resolver_new(&m->resolver, m->event, config->module_dir, NULL);
         if (k < 0)
                 return log_error_errno(k, "Failed to load the module index of %s: %m",
                         config->module_dir ?: "the running kernel");

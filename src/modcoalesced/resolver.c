@@ -95,7 +95,8 @@ static int resolver_load(Resolver *r)
         return 0;
 }
 
-int resolver_new(Resolver **ret, const char *module_dir, const char *const *config_paths)
+int resolver_new(
+        Resolver **ret, sd_event *event, const char *module_dir, const char *const *config_paths)
 {
         _cleanup_(resolver_freep) Resolver *r = NULL;
         size_t n = 0;
@@ -119,9 +120,9 @@ int resolver_new(Resolver **ret, const char *module_dir, const char *const *conf
         k = hashmap_new(&r->cache, &string_hash_ops);
         if (k < 0)
                 return k;
-        /* Before the first load, so that no edit falls between the two. Without it (no inotify),
-         * libkmod's check of the directories' times is all there is. */
-        k = config_watch_new(&r->watch, r->config_paths);
+        /* Before the first load, so that no edit falls between the two. Without it (no inotify,
+         * or no loop), libkmod's check of the directories' times is all there is. */
+        k = event ? config_watch_new(&r->watch, event, r->config_paths) : 0;
         if (k < 0)
                 log_debug_errno(k, "Cannot watch modprobe.d, in-place edits go unnoticed: %m");
         k = resolver_load(r);

@@ -4,6 +4,8 @@
  * from one thread only: libkmod is not thread-safe. */
 #pragma once
 
+#include <systemd/sd-event.h>
+
 #include <stdint.h>
 
 #include "cleanup.h"
@@ -22,8 +24,11 @@ typedef struct ResolverStats {
 } ResolverStats;
 
 /* module_dir: the tree with modules.dep.bin (NULL: /lib/modules/`uname -r`); config_paths:
- * modprobe.d files or directories (NULL: libkmod's defaults). Both are kept for reloads. */
-int resolver_new(Resolver **ret, const char *module_dir, const char *const *config_paths);
+ * modprobe.d files or directories (NULL: libkmod's defaults). Both are kept for reloads. event:
+ * the loop on which modprobe.d is watched for edits of its files (config-watch.h), which
+ * libkmod's own check misses; NULL for a resolver that lives for one answer. */
+int resolver_new(
+        Resolver **ret, sd_event *event, const char *module_dir, const char *const *config_paths);
 Resolver *resolver_free(Resolver *r);
 DEFINE_POINTER_CLEANUP_FUNC(Resolver, resolver_free);
 

@@ -37,12 +37,14 @@ bool kernel_modprobe_is_shim(const char *value)
         return strcmp(base ? base + 1 : value, SHIM_NAME) == 0;
 }
 
-static int read_value(const char *path, char *buf, size_t size)
+int kernel_modprobe_read(const char *sysctl_path, char *buf, size_t size)
 {
         _cleanup_close_ int fd = -EBADF;
         ssize_t n;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (size == 0)
+                return -EINVAL;
+        fd = open(sysctl_path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
         n = read(fd, buf, size - 1);
@@ -81,7 +83,7 @@ int kernel_modprobe_claim(const char *sysctl_path, const char *shim)
         /* Never name a program that is not there to run. */
         if (access(shim, X_OK) < 0)
                 return -errno;
-        r = read_value(sysctl_path, cur, sizeof(cur));
+        r = kernel_modprobe_read(sysctl_path, cur, sizeof(cur));
         if (r < 0)
                 return r;
         if (kernel_modprobe_is_shim(cur))
@@ -97,7 +99,7 @@ int kernel_modprobe_release(const char *sysctl_path)
         char cur[4096];
         int r;
 
-        r = read_value(sysctl_path, cur, sizeof(cur));
+        r = kernel_modprobe_read(sysctl_path, cur, sizeof(cur));
         if (r < 0)
                 return r;
         if (!kernel_modprobe_is_shim(cur))

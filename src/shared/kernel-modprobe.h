@@ -5,10 +5,14 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* The kernel's built-in default (CONFIG_MODPROBE_PATH), what a release restores. */
 #define KERNEL_MODPROBE_STOCK "/sbin/modprobe"
 #define KERNEL_MODPROBE_SYSCTL "/proc/sys/kernel/modprobe"
+
+/* Reads the setting at SYSCTL_PATH (its first line, without the newline) into buf. */
+int kernel_modprobe_read(const char *sysctl_path, char *buf, size_t size);
 
 /* Whether VALUE (a kernel.modprobe setting) names the shim, wherever it is installed. */
 bool kernel_modprobe_is_shim(const char *value);
