@@ -127,25 +127,32 @@ if [ "$mode" = deb ]; then
                 -a "$(systemctl is-active modcoalesced.socket)" = active -a "$(kmp)" = $SHIM \
                 -a "$(grep -c 'Processing triggers for initramfs-tools' $OUT/dpkg.install)" = 1
 
-        # -- deb2: the upgrade in the middle of a burst: 150 Loads of mc_slow (8 s init), dpkg -i
-        # of the rebuild while the kernel runs that init, and 150 more once the old daemon has
-        # had SIGTERM: they wait in the socket for the new one. The socket and kernel.modprobe's
-        # unit stay as they are.
+        # -- deb2: the upgrade in the middle of a burst for a slow module. dpkg --unpack, then 150
+        # Loads of mc_slow whose init the kernel holds (hold=1) until the test lets it go; with
+        # all 150 waiting, dpkg --configure, which restarts the daemon; once it has had SIGTERM,
+        # 150 more, which queue in the socket (the draining daemon accepts no connection); then
+        # the init goes on. The socket and kernel.modprobe's unit stay as they are.
         say "scenario deb2"
         getstat requests >/dev/null
         pid0=$(systemctl show -P MainPID modcoalesced.service)
         sock0=$(systemctl show -P InvocationID modcoalesced.socket)
         kmu0=$(systemctl show -P InvocationID modcoalesced-kernel-modprobe.service)
+        dpkg --unpack "$upgrade" >$OUT/dpkg.upgrade 2>&1
+        rc=$?
         rmmod mc_slow 2>/dev/null
         trace_clear
-        burst 150 '{"modules":["mc_slow"]}' >$OUT/up.a &
+        burst 150 '{"modules":["mc_slow"],"parameters":"hold=1"}' >$OUT/up.a &
         pa=$!
-        for _ in $(seq 400); do [ "$(state mc_slow)" = coming ] && break; sleep 0.05; done
-        at_dpkg=$(state mc_slow)
-        dpkg -i "$upgrade" >$OUT/dpkg.upgrade 2>&1 &
+        waiters() {
+                varlinkctl call $SOCK io.modcoalesced.Manager.ListInFlight '{}' 2>/dev/null |
+                        python3 -c "import json,sys; print({m['name']: m for m in json.load(sys.stdin)['modules']}.get('mc_slow', {}).get('waiters', 0))" 2>/dev/null
+        }
+        for _ in $(seq 300); do [ "$(waiters)" = 150 ] && break; sleep 0.1; done
+        at_dpkg="$(state mc_slow), $(waiters) waiters"
+        dpkg --configure modcoalesced >>$OUT/dpkg.upgrade 2>&1 &
         pd=$!
         at_stop=none
-        for _ in $(seq 1200); do
+        for _ in $(seq 600); do
                 if [ "$(systemctl show -P ActiveState modcoalesced.service)" != active ] ||
                         [ "$(systemctl show -P MainPID modcoalesced.service)" != "$pid0" ]; then
                         at_stop=$(state mc_slow)
@@ -155,8 +162,14 @@ if [ "$mode" = deb ]; then
         done
         burst 150 '{"modules":["mc_slow"]}' >$OUT/up.b &
         pb=$!
+        # The socket's connections, as /proc/net/unix lists them: the listener, the 150 the old
+        # daemon accepted, and those waiting to be accepted.
+        conns() { grep -c " $SOCK\$" /proc/net/unix; }
+        for _ in $(seq 600); do [ "$(conns)" -ge 301 ] && break; sleep 0.1; done
+        queued=$(( $(conns) - 151 ))
+        echo 0 >/sys/module/mc_slow/parameters/hold
         wait $pd
-        rc=$?
+        rc=$((rc + $?))
         wait $pa $pb
         trace_save up
         sed 's/^/deb2 dpkg /' $OUT/dpkg.upgrade
@@ -167,11 +180,11 @@ if [ "$mode" = deb ]; then
         new_requests=$(getstat requests)
         ok_a=$(field ok <$OUT/up.a)
         ok_b=$(field ok <$OUT/up.b)
-        check deb2 "upgrade to '$(status)' (exit $rc) mid-burst: mc_slow $at_dpkg at dpkg -i, $at_stop at the daemon's SIGTERM; $ok_a/150 answered before, $ok_b/150 queued in the socket, answered by the new daemon ($new_requests requests); mc_slow created $(n_created up mc_slow), $(n_load up) full load(s), read $(n_read up mc_slow) time(s)" \
+        check deb2 "upgrade to '$(status)' (dpkg --unpack, --configure: exit $rc) mid-burst: mc_slow $at_dpkg at --configure, $at_stop at the daemon's SIGTERM; $ok_a/150 answered by the old daemon, $ok_b/150 made while it drained ($queued seen queued in the socket) answered by the new one ($new_requests requests); mc_slow created $(n_created up mc_slow), $(n_load up) full load(s), read $(n_read up mc_slow) time(s)" \
                 test "$rc" = 0 -a "$(status)" = "ii $(dpkg-deb -f "$upgrade" Version)" \
-                -a "$at_dpkg" = coming -a "$at_stop" = coming -a "$ok_a" = 150 -a "$ok_b" = 150 \
-                -a "$new_requests" = 150 -a "$(n_created up mc_slow)" = 1 -a "$(n_load up)" = 1 \
-                -a "$(n_read up mc_slow)" = 1
+                -a "$at_dpkg" = "coming, 150 waiters" -a "$at_stop" = coming -a "$queued" = 150 \
+                -a "$ok_a" = 150 -a "$ok_b" = 150 -a "$new_requests" = 150 \
+                -a "$(n_created up mc_slow)" = 1 -a "$(n_load up)" = 1 -a "$(n_read up mc_slow)" = 1
         check deb2b "the daemon restarted (pid $pid0 -> $pid1); the socket and kernel.modprobe's unit untouched; kernel.modprobe $(kmp)" \
                 test "$pid1" != "$pid0" -a "$pid1" != 0 \
                 -a "$(systemctl show -P InvocationID modcoalesced.socket)" = "$sock0" \
@@ -212,6 +225,9 @@ if [ "$mode" = deb2 ]; then
                         c = $1; sub(/-[0-9]+$/, "", c)
                         if (t >= since && c == want) n++ } END { print n + 0 }' $OUT/trace.boot
         }
+        awk -v since="$since" '/kinit:/ && $1 ~ /^\(udev-worker\)-/ {
+                for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+\.[0-9]+:$/) { t = substr($i, 1, length($i) - 1) * 1e6; break }
+                if (t >= since) print "deb6 read by a udev worker:", $NF }' $OUT/trace.boot
         same=0
         cmp -s $OUT/lsmod $DEBS/lsmod.stock && same=1
         diff $DEBS/lsmod.stock $OUT/lsmod | sed 's/^/deb6 lsmod /'
@@ -219,17 +235,20 @@ if [ "$mode" = deb2 ]; then
                 test "$(root_calls '(udev-worker)')" = 0 -a "$(root_calls modcoalesced)" -gt 0 \
                 -a "$same" = 1 -a "$(kmp)" = $SHIM
 
-        # -- deb7: dpkg -r. kernel.modprobe and the shim sampled every 10 ms meanwhile: it must
-        # never name a shim that is gone.
+        # -- deb7: dpkg -r. kernel.modprobe and the shim sampled meanwhile (every 10 ms, or as
+        # fast as emulation goes): it must never name a shim that is gone.
         say "scenario deb7"
         read -r M DEV <$DEBS/device
+        # No sleep(1) process per sample: a read from a FIFO that nobody writes times out.
+        mkfifo $OUT/never
         (
+                exec 9<>$OUT/never
                 while :; do
                         read -r v </proc/sys/kernel/modprobe
                         s=gone
                         [ -e $SHIM ] && s=present
                         echo "$EPOCHREALTIME $v $s"
-                        sleep 0.01
+                        read -r -t 0.01 -u 9 _
                 done
         ) >$OUT/poll &
         poller=$!
@@ -267,7 +286,7 @@ if [ "$mode" = deb2 ]; then
         dpkg -P modcoalesced >$OUT/dpkg.purge 2>&1
         rc=$?
         sed 's/^/deb10 dpkg /' $OUT/dpkg.purge
-        left=$( (find / -xdev -name '*modcoalesced*' -not -path "$DEBS/*"; find /run /var /etc -name '*modcoalesced*') 2>/dev/null | sort -u)
+        left=$(find / /run -xdev -name '*modcoalesced*' -not -path "$DEBS/*" 2>/dev/null | sort -u)
         owned=$(dpkg -S modcoalesced 2>/dev/null)
         say "deb10 left: $(echo $left)"
         check deb10 "dpkg -P (exit $rc): '$(status)', dpkg -S finds '$owned', files named *modcoalesced* left: $(echo $left | wc -w), kernel.modprobe $(kmp)" \
