@@ -2,8 +2,9 @@
 # test-units.sh BUILDDIR — the installed packaging: `meson install --destdir` into a temporary
 # tree, then `systemd-analyze verify` on the socket and the service (no warning at all), the
 # service's exposure score from `systemd-analyze security --offline=yes` (at most
-# MAX_EXPOSURE), `udevadm verify` on the 80-drivers.rules override, which program udev runs for a
-# real device with and without the daemon's socket (`udevadm test`), and the man pages (groff).
+# MAX_EXPOSURE), `udevadm verify` on our udev rules, which program udev runs for a real device
+# with and without the daemon's socket beside the stock 80-drivers.rules (`udevadm test`), and
+# the man pages (groff).
 set -euo pipefail
 
 # The score this service reaches (2.5 with systemd 257), plus a little: a change that loosens the
@@ -33,15 +34,21 @@ find_one() {
 }
 socket=$(find_one systemd/system/modcoalesced.socket)
 service=$(find_one systemd/system/modcoalesced.service)
-# Absent with -Dudev-override=false.
-rule=$(find "$dest" -path '*/udev/rules.d/80-drivers.rules' -type f)
+# Both or neither (-Dudev-rules=false). No file of udev's name: the package udev owns those.
+rules=$(find "$dest" -path '*/udev/rules.d/*.rules' -type f | sort)
+rule=$(find "$dest" -path '*/udev/rules.d/79-modcoalesced.rules' -type f)
+restore=$(find "$dest" -path '*/udev/rules.d/81-modcoalesced.rules' -type f)
+case "$(echo $rules)" in
+"" | "$rule $restore") ;;
+*) fail "udev rules installed: $(echo $rules)" ;;
+esac
 daemon=$(find_one libexec/modcoalesced)
 helper=$(find_one libexec/modcoalesced-udev)
 find_one bin/modcoalescectl >/dev/null
-for f in "$socket" "$service" $rule $(find "$dest" -name 'modcoalesced-kernel-modprobe.service'); do
+for f in "$socket" "$service" $rules $(find "$dest" -name 'modcoalesced-kernel-modprobe.service'); do
         ! grep -n '@[a-z_]*@' "$f" || fail "unsubstituted variable in $f"
 done
-ok "meson install: units, udev override, programs"
+ok "meson install: units, udev rules, programs"
 
 # ExecStart= and RUN+= name the installed programs (as paths inside the destdir's root).
 grep -qx "ExecStart=${daemon#"$dest"}" "$service" || fail "ExecStart= of $(grep ExecStart "$service")"
@@ -86,16 +93,16 @@ grep -q 'ProtectKernelModules=.*may load' "$tmp/security.log" || fail "ProtectKe
 echo "# exposure level of modcoalesced.service: $score (at most $MAX_EXPOSURE)"
 ok "systemd-analyze security: exposure $score"
 
-# The override: a valid rules file, named as the stock one, in a directory that udev reads
-# before /usr/lib/udev/rules.d, so that it replaces the stock file instead of overwriting it.
+# Our rules: valid, in a directory that udev reads (never /etc, which is the admin's), and named
+# to sort around udev's 80-drivers.rules, which they leave in place.
 check_rule_file() {
-        udevadm verify "$rule" >"$tmp/udev-verify.log" 2>&1 && grep -q 'Fail: *0' "$tmp/udev-verify.log" ||
+        udevadm verify $rules >"$tmp/udev-verify.log" 2>&1 && grep -q 'Fail: *0' "$tmp/udev-verify.log" ||
                 fail "udevadm verify: $(cat "$tmp/udev-verify.log")"
-        case "${rule#"$dest"}" in
-        /etc/udev/rules.d/80-drivers.rules | /usr/local/lib/udev/rules.d/80-drivers.rules) ;;
-        *) echo "# the override is installed as ${rule#"$dest"}: udev does not read it there" ;;
+        case "$(dirname "${rule#"$dest"}")" in
+        /usr/lib/udev/rules.d | /usr/local/lib/udev/rules.d) ;;
+        *) fail "the rules are installed in $(dirname "${rule#"$dest"}"): udev does not read them there" ;;
         esac
-        ok "udevadm verify: the 80-drivers.rules override"
+        ok "udevadm verify: 79-modcoalesced.rules and 81-modcoalesced.rules, in $(dirname "${rule#"$dest"}")"
 }
 
 # Which program udev runs for a real device's MODALIAS: the builtin without the daemon's socket,
@@ -113,21 +120,15 @@ udev_test() {
                 set -e
                 mount -t tmpfs -o mode=755 tmpfs /run
                 mkdir -p /run/udev/rules.d "$(dirname "$3")"
-                cp "$1" /run/udev/rules.d/80-drivers.rules
+                cp "$1" "$5" /run/udev/rules.d/
                 udevadm test --action=add "$2" >"$4.without" 2>&1
                 touch "$3"
                 udevadm test --action=add "$2" >"$4.with" 2>&1' \
-                bash "$rule" "$1" "$SOCKET_PATH" "$tmp/udev-test"
+                bash "$rule" "$1" "$SOCKET_PATH" "$tmp/udev-test" "$restore"
 }
 
 check_rule_choice() {
-        local device= u k
-        for u in /sys/bus/*/devices/*/uevent; do
-                if grep -q '^MODALIAS=' "$u" && ! grep -q '^DEVNAME=' "$u"; then
-                        device=$(dirname "$(readlink -f "$u")")
-                        break
-                fi
-        done
+        local device=$1 k
         if [ "$(id -u)" != 0 ] || [ -z "$device" ] || ! command -v unshare >/dev/null; then
                 echo "# not checked: which RUN program udev picks (needs root, unshare and a device)"
                 return
@@ -141,20 +142,49 @@ check_rule_choice() {
         [ $k -eq 0 ] || fail "udevadm test: $(cat "$tmp"/udev-test.* 2>/dev/null)"
 
         local builtin='RUN{builtin} : kmod load$' program="RUN{program} : ${helper#"$dest"}\$"
-        grep -q 'Skipping overridden file .*/80-drivers.rules' "$tmp/udev-test.without" ||
-                fail "the stock 80-drivers.rules was not overridden: $(cat "$tmp/udev-test.without")"
+        # udev's own 80-drivers.rules is read, between ours; the event keeps its MODALIAS and
+        # nothing of our stash.
+        grep -q 'Reading rules file: .*/79-modcoalesced.rules' "$tmp/udev-test.with" &&
+                grep -q 'Reading rules file: /usr/lib/udev/rules.d/80-drivers.rules' "$tmp/udev-test.with" &&
+                grep -q 'Reading rules file: .*/81-modcoalesced.rules' "$tmp/udev-test.with" ||
+                fail "rules read: $(grep 'Reading rules file' "$tmp/udev-test.with")"
+        [ "$(sed -n 's/^Reading rules file: .*\/\([0-9]*-[a-z]*\)\.rules$/\1/p' "$tmp/udev-test.with" |
+                grep -E '^(79-modcoalesced|80-drivers|81-modcoalesced)$' | tr '\n' ' ')" = \
+                "79-modcoalesced 80-drivers 81-modcoalesced " ] || fail "rules order: $(grep 'Reading rules' "$tmp/udev-test.with")"
+        for k in with without; do
+                grep -qxF "  MODALIAS=$(sed -n 's/^MODALIAS=//p' "$device/uevent")" "$tmp/udev-test.$k" ||
+                        fail "$k the socket, ${device#/sys}'s properties: $(sed -n '/^Properties:/,$p' "$tmp/udev-test.$k")"
+                ! grep -q '^  MODCOALESCED=' "$tmp/udev-test.$k" || fail "the marker is stored: $(grep MODCOALESCED "$tmp/udev-test.$k")"
+        done
         grep -q "$builtin" "$tmp/udev-test.without" && ! grep -q "$program" "$tmp/udev-test.without" ||
                 fail "without the socket: $(grep RUN "$tmp/udev-test.without")"
         grep -q "$program" "$tmp/udev-test.with" && ! grep -q "$builtin" "$tmp/udev-test.with" ||
                 fail "with the socket: $(grep RUN "$tmp/udev-test.with")"
-        ok "udevadm test ${device#/sys}: kmod builtin without the socket, the helper with it"
+        ok "udevadm test ${device#/sys} (MODALIAS of $(sed -n 's/^MODALIAS=//p' "$device/uevent" | wc -c) bytes): kmod builtin without the socket, the helper with it; udev's 80-drivers.rules in place, MODALIAS kept whole"
+}
+
+# A device with a MODALIAS, and a CPU: its MODALIAS (every feature bit) is longer than the
+# 512 bytes that udev's substitutions take.
+rule_devices() {
+        local u
+        for u in /sys/bus/*/devices/*/uevent; do
+                if grep -q '^MODALIAS=' "$u" && ! grep -q '^DEVNAME=' "$u"; then
+                        dirname "$(readlink -f "$u")"
+                        break
+                fi
+        done
+        ! grep -qs '^MODALIAS=' /sys/devices/system/cpu/cpu0/uevent || echo /sys/devices/system/cpu/cpu0
 }
 
 if [ -n "$rule" ]; then
         check_rule_file
-        check_rule_choice
+        devices=$(rule_devices)
+        [ -n "$devices" ] || echo "# not checked: which RUN program udev picks (no device with a MODALIAS)"
+        for d in $devices; do
+                check_rule_choice "$d"
+        done
 else
-        echo "# no 80-drivers.rules override installed (-Dudev-override=false): not checked"
+        echo "# no udev rules installed (-Dudev-rules=false): not checked"
 fi
 
 # The kernel's modprobe: set by a unit that runs the installed shim, never by a sysctl.d drop-in

@@ -18,7 +18,7 @@ struct Server {
         ServerConfig config;
         unsigned max_open; /* connections kept open at most: max_connections + slack */
         unsigned n_pending;
-        bool stopping;
+        bool stopping; /* torn down: calls read now get ShuttingDown */
         sd_varlink *monitors[SERVER_MAX_MONITORS];
 };
 

@@ -209,7 +209,9 @@ int server_add_connection(Server *s, int fd)
 
 void server_stop_accepting(Server *s)
 {
-        s->stopping = true;
+        /* Calls on the connections we have are still served: their clients queued with us, not
+         * in the socket, and the engine is here until the drain ends. A package upgrade's
+         * restart must not fail a request that was accepted a moment before SIGTERM. */
         listener_stop(s->listener);
 }
 

@@ -43,7 +43,8 @@ int server_listen_address(Server *s, const char *path, mode_t mode);
  * accepted connection. The server owns fd on success. */
 int server_add_connection(Server *s, int fd);
 /* Stop taking connections: new ones stay queued in the socket, which systemd keeps for the
- * next activation. Calls on open connections get ShuttingDown, except those already waiting. */
+ * next activation. Calls on the connections already open are still served (the drain waits for
+ * them too); only those read once the server is freed get ShuttingDown. */
 void server_stop_accepting(Server *s);
 
 unsigned server_n_connections(const Server *s);
