@@ -356,6 +356,16 @@ case $mode in dracut | dracut-zst | initramfs-tools | initramfs-tools-zst)
                 END { for (k in seen) print "initrd phase", k, "syscalls=" calls[k] + 0, "full_loads=" loads[k] + 0 }
         ' $OUT/trace.boot | sort >$OUT/phases
         cat $OUT/phases | while read -r line; do say "$line"; done
+        # What stays outside the daemon in the initrd: each module made by another process, and
+        # the kernel's own requests (the shim sends those to the real modprobe until the daemon
+        # serves), with their times.
+        awk -v cut="$split" '/ module_load: | module_request: / {
+                        for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+\.[0-9]+:$/) { t = substr($i, 1, length($i) - 1); break }
+                        c = $1; sub(/-[0-9]+$/, "", c)
+                        for (i = 1; i <= NF; i++) if ($i == "module_load:" || $i == "module_request:") { e = $i; n = $(i + 1) }
+                        if (t + 0 < cut + 0 && (e == "module_request:" || c != "modcoalesced"))
+                                print "initrd outside", t, c, e, n
+                }' $OUT/trace.boot | while read -r line; do say "$line"; done
         phase() { # PHASE COMM FIELD
                 sed -n "s/^initrd phase $1 $2 .*$3=\([0-9]*\).*/\1/p" $OUT/phases | head -n 1 | grep . || echo 0
         }
@@ -367,7 +377,7 @@ case $mode in dracut | dracut-zst | initramfs-tools | initramfs-tools-zst)
         say "initrd split=$split (the root's PID 1 start, s after boot)"
         if [ "$gen" = dracut ]; then
                 sed 's/^/initrd daemon /' $OUT/daemon-journal | head -n 30
-                initrd_daemon=$(awk -v cut="$split" '{ t = $1; gsub(/[][]/, "", t) } t + 0 < cut + 0 && /ready/' \
+                initrd_daemon=$(awk -v cut="$split" '{ t = $0; sub(/^\[ */, "", t); sub(/\].*/, "", t) } t + 0 < cut + 0 && /ready/' \
                         $OUT/daemon-journal | wc -l)
         else
                 initrd_daemon=$(grep -c 'ready' $log 2>/dev/null || echo 0)
