@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""bench-trace.py TRACE SIZES [SINCE_USEC] — what the kernel saw in a saved ftrace buffer, as
+"""bench-trace.py TRACE SIZES [SINCE_USEC [UNTIL_USEC]] — what the kernel saw in a saved ftrace buffer, as
 key=value pairs on one line, then one "mod NAME attempts=N failed=N" line per module.
 
 The kernel's view: load syscalls (syscall trace events), full load attempts (kprobe kp_load on
@@ -8,11 +8,12 @@ of module files (kprobe kinit on init_module_from_file, with the file's name). A
 named by the first find_module_all() (kprobe kfma) of the same task after its load_module(): the
 kernel looks the new module's name up there, before it can fail as a duplicate.
 
-syscalls_by names the processes that made the load syscalls, with their counts.
+syscalls_by names the processes that made the load syscalls, with their counts; loads_by those
+that made the full load attempts.
 SIZES has "NAME FILE COMPRESSED_BYTES DECOMPRESSED_BYTES" lines: bytes the kernel read are its
 file reads times the file's size; bytes userspace read and decompressed are, per init_module()
-call, the module's compressed size and the call's length. Events before SINCE_USEC
-(CLOCK_MONOTONIC) are ignored."""
+call, the module's compressed size and the call's length. Only events from SINCE_USEC up to
+UNTIL_USEC (CLOCK_MONOTONIC; the default: from the start, to the end) count."""
 import re
 import sys
 
@@ -25,6 +26,7 @@ for line in open(sys.argv[2]):
     sizes_by_name[name] = (int(comp), int(raw))
     sizes_by_file[path.rsplit("/", 1)[-1]] = (int(comp), int(raw))
 since = float(sys.argv[3]) / 1e6 if len(sys.argv) > 3 else 0.0
+until = float(sys.argv[4]) / 1e6 if len(sys.argv) > 4 else float("inf")
 
 c = dict(finit=0, init=0, load_module=0, load_failed=0, created=0, kreads=0, kbytes_read=0,
          kbytes_decomp=0, ubytes_read=0, ubytes_decomp=0, requests=0, unnamed=0)
@@ -32,14 +34,17 @@ naming = {}  # pid -> what the next kfma names: "attempt" and/or "init"
 current = {}  # pid -> module name of its load_module() in progress
 mods = {}
 callers = {}  # who made the load syscalls: command name -> count
+loaders = {}  # who made the full load attempts: command name -> count
 for line in open(sys.argv[1], errors="replace"):
     m = LINE.match(line)
-    if not m or float(m.group(3)) < since:
+    if not m or not since <= float(m.group(3)) < until:
         continue
     pid, event, rest = m.group(2), m.group(4), m.group(5)
+    comm = m.group(1).strip().replace(" ", "_")
     if event in ("sys_finit_module", "sys_init_module"):
-        comm = m.group(1).strip().replace(" ", "_")
         callers[comm] = callers.get(comm, 0) + 1
+    if event == "kp_load":
+        loaders[comm] = loaders.get(comm, 0) + 1
     if event == "sys_finit_module":
         c["finit"] += 1
     elif event == "sys_init_module":
@@ -79,6 +84,7 @@ for line in open(sys.argv[1], errors="replace"):
         c["kbytes_read"] += comp
         c["kbytes_decomp"] += raw
 c["syscalls_by"] = ",".join(f"{k}:{v}" for k, v in sorted(callers.items(), key=lambda x: -x[1])) or "-"
+c["loads_by"] = ",".join(f"{k}:{v}" for k, v in sorted(loaders.items(), key=lambda x: -x[1])) or "-"
 print(" ".join(f"{k}={v}" for k, v in c.items()))
 for name, (attempts, failed) in sorted(mods.items(), key=lambda x: (-x[1][0], x[0])):
     print(f"mod {name} attempts={attempts} failed={failed}")

@@ -7,6 +7,9 @@
 #                       module, on zst the kernel's own request_module() storm (mounts)
 #   benchcp*            a coldplug boot (benchcpstock*: the units masked): what udev's storm cost;
 #                       benchcpdaemonxz also re-triggers coldplug with the modules loaded
+#   benchir-LOADER-GEN-PATH  a boot through an initrd of GEN (dracut, initramfs-tools), made with
+#                       the project (LOADER daemon) or without (stock, the units masked in the
+#                       root too): what each phase of the boot cost, per process
 #
 # Knobs come from the kernel command line (tools/vm bench puts them there): mc_bench.ns=1,16,…
 # mc_bench.reps=N mc_bench.sets=big,shared,slow mc_bench.fail_secs=N mc_bench.mounts=N
@@ -317,9 +320,48 @@ retrigger() {
         udevadm control --reload
 }
 
+# A boot through an initrd: per phase (the initrd, up to the root's PID 1 start, the last
+# "running in system mode" of the journal; the root after it) and per process, what the kernel
+# saw; the initrd's duration, the root's trigger → settle; the modules attempted more than once
+# over the whole boot; the test's request_module() inside the initrd.
+initrd_boot() {
+        local loader gen split t_trig t_settle ph from to
+        loader=$(echo "$mode" | cut -d- -f2)
+        gen=$(echo "$mode" | sed 's/^benchir-[a-z]*-\(.*\)-[a-z]*$/\1/')
+        udevadm settle --timeout=300
+        trace_save boot
+        journalctl --no-pager -b -o short-monotonic >$OUT/journal
+        split=$(grep 'running in system mode' $OUT/journal | tail -n 1 | sed 's/^\[ *\([0-9.]*\)\].*/\1/')
+        split=$(awk -v s="$split" 'BEGIN { printf "%d", s * 1e6 }')
+        t_trig=$(systemctl show -P InactiveExitTimestampMonotonic systemd-udev-trigger.service)
+        t_settle=$(systemctl show -P ExecMainExitTimestampMonotonic mc-bench-settle.service)
+        for ph in initrd root boot; do
+                case $ph in
+                initrd) from=0 to=$split ;;
+                root) from=$split to=99999999999999 ;;
+                boot) from=0 to=99999999999999 ;;
+                esac
+                python3 $L/bench-trace.py $OUT/trace.boot /dev/null "$from" "$to" >$OUT/ir.$ph
+                say "irrow gen=$gen path=$path loader=$loader cpus=$(nproc) phase=$ph" \
+                        "modules=$(lsmod | tail -n +2 | wc -l)" \
+                        "initrd_s=$(awk -v s="$split" 'BEGIN { printf "%.2f", s / 1e6 }')" \
+                        "settle_s=$(awk -v a="$t_trig" -v b="$t_settle" 'BEGIN { printf "%.2f", (b - a) / 1e6 }')" \
+                        "$(head -n 1 $OUT/ir.$ph)" \
+                        "modules_attempted=$(grep -c '^mod ' $OUT/ir.$ph)" \
+                        "modules_failing=$(grep -c '^mod .* failed=[1-9]' $OUT/ir.$ph)"
+        done
+        awk '$3 !~ /attempts=1$/' $OUT/ir.boot | grep '^mod ' |
+                sed "s/^mod /irmod gen=$gen path=$path loader=$loader name=/" | head -n 40
+        say "irrequest gen=$gen path=$path loader=$loader $(cat /run/mc-vm/initrd-request 2>/dev/null || echo none=1)"
+        [ "$loader" = daemon ] && journalctl --no-pager -b -u modcoalesced.service -p warning |
+                tail -n 30 | sed 's/^/irjournal /'
+        flush
+}
+
 say "bench mode=$mode path=$path cpus=$(nproc) mem_kb=$(sed -n 's/^MemTotal: *\([0-9]*\).*/\1/p' /proc/meminfo) ns=${NS// /,} reps=$REPS sets=${SETS// /,} date=$(date -u +%FT%TZ)"
 probes
 case $mode in
+benchir-*) initrd_boot ;;
 benchcp*)
         coldplug
         case $mode in benchcpdaemonxz) retrigger ;; esac ;;
