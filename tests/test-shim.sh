@@ -85,6 +85,25 @@ wait "$drain_client" || fail "the waiting client was not answered during the dra
 wait "$daemon_pid" 2>/dev/null || true
 ok "SIGTERM: ready goes first, a kernel request during the drain goes to the real modprobe in $(((t1 - t0) / 1000000)) ms, the waiting client is answered"
 
+# -- the daemon's TimedOut: the kernel's request goes on with the real modprobe ---------------------
+# The kernel waits for its modprobe as long as a load takes: a request_module() that says no at
+# the daemon's deadline would fail a mount of the root while the module is still on its way.
+start_socket --idle-timeout 0 --request-timeout 300
+: >"$MC_FAKE_KERNEL_DIR/real-modprobe.log"
+"$shim" -q -- mc_c 2>/dev/null || true # not serving yet: starts it
+for _ in $(seq 200); do [ -s "$tmp/run/ready" ] && break; sleep 0.05; done
+[ -s "$tmp/run/ready" ] || fail "the daemon did not start"
+: >"$MC_FAKE_KERNEL_DIR/real-modprobe.log"
+mkdir -p "$MC_FAKE_KERNEL_DIR/hold"
+touch "$MC_FAKE_KERNEL_DIR/hold/mc_slow"
+timeout 20 "$shim" -q -- mc_slow || fail "shim: mc_slow past the daemon's deadline"
+[ "$(cat "$MC_FAKE_KERNEL_DIR/real-modprobe.log")" = "-q -- mc_slow" ] ||
+        fail "after TimedOut the real modprobe did not take over: '$(cat "$MC_FAKE_KERNEL_DIR/real-modprobe.log")'"
+[ "$(calls load mc_slow)" = 1 ] || fail "mc_slow: $(calls load mc_slow) loads by the daemon"
+rm "$MC_FAKE_KERNEL_DIR/hold/mc_slow"
+kill "$daemon_pid"; wait "$daemon_pid" 2>/dev/null || true
+ok "the daemon's TimedOut (its load still held in the kernel): the kernel's request goes on with the real modprobe"
+
 # -- modprobe@.service's form: -abq NAME, through the daemon, waited for ---------------------------
 start_socket --idle-timeout 0
 : >"$MC_FAKE_KERNEL_DIR/real-modprobe.log"

@@ -153,9 +153,14 @@ static bool daemon_serving(const char *sock)
 
 /* Sends one Load and turns the answer into modprobe's exit status: 0 when the daemon answered
  * without an error; 1 for a load that failed (NoSuchModule, LoadFailed…: what modprobe -q says
- * with its exit status) or that still runs at the deadline (the daemon carries it on, a second
- * loader would not help); the real modprobe's when the daemon cannot answer. */
-static int load(char *argv[], const char *name, const char *req, size_t n, unsigned timeout_sec)
+ * with its exit status) or that still runs at the shim's deadline (the daemon carries it on, a
+ * second loader would not help); the real modprobe's when the daemon cannot answer. For the
+ * kernel (kernel_request), the daemon's TimedOut is no answer either: the kernel waits for its
+ * modprobe as long as the load takes (a mount of the root fails at once if request_module()
+ * says no), so the real modprobe takes over; if the daemon's load is still in the kernel, the
+ * kernel makes that modprobe wait for it and then tells it the module is there. */
+static int load(char *argv[], const char *name, const char *req, size_t n, unsigned timeout_sec,
+        bool kernel_request)
 {
         _cleanup_free_ char *reply = NULL;
         _cleanup_close_ int fd = -EBADF;
@@ -178,7 +183,8 @@ static int load(char *argv[], const char *name, const char *req, size_t n, unsig
                 return EXIT_SUCCESS;
         if (k > 0 &&
                 (strcmp(error, VL_ERROR_SHUTTING_DOWN) == 0 ||
-                        strcmp(error, VL_ERROR_TOO_MANY_REQUESTS) == 0))
+                        strcmp(error, VL_ERROR_TOO_MANY_REQUESTS) == 0 ||
+                        (kernel_request && strcmp(error, VL_ERROR_TIMED_OUT) == 0)))
                 return real_modprobe(argv, error);
         return EXIT_FAILURE;
 }
@@ -199,7 +205,7 @@ int main(int argc, char *argv[])
                 req = reply_format_unit_load(name, &n);
                 if (!req)
                         return log_oom(), EXIT_FAILURE;
-                return load(argv, name, req, n, UNIT_TIMEOUT_SEC);
+                return load(argv, name, req, n, UNIT_TIMEOUT_SEC, false);
         }
         name = kernel_request(argc, argv);
         if (!name)
@@ -215,5 +221,5 @@ int main(int argc, char *argv[])
                 safe_close(reply_connect(socket_path()));
                 return real_modprobe(argv, "modcoalesced is not serving yet");
         }
-        return load(argv, name, req, n, SHIM_TIMEOUT_SEC);
+        return load(argv, name, req, n, SHIM_TIMEOUT_SEC, true);
 }
