@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,6 +19,8 @@ typedef struct FakeModule {
         KernelModuleState state;
         int result;
         bool hold;
+        bool hold_unformed;
+        char needs[MODULE_NAME_MAX + 1];
         KernelFakeInitHook init_hook;
         void *init_hook_userdata;
         unsigned blocked;
@@ -147,6 +150,31 @@ uint64_t kernel_fake_hash(const void *p, size_t n)
         return h;
 }
 
+/* Called with the lock held, before the module is formed: its symbols from the module it needs,
+ * as the kernel's resolve_symbol_wait(): none from an absent or going module (-ENOENT, "Unknown
+ * symbol"); a coming one is waited for, at most the kernel's 30 s, until it is live. */
+static int fake_resolve(KernelFake *f, FakeModule *m)
+{
+        usec_t deadline = now_usec() + 30 * USEC_PER_SEC;
+        FakeModule *dep;
+
+        if (m->needs[0] == '\0')
+                return 0;
+        dep = fake_module(f, m->needs);
+        while (dep->state == KERNEL_MODULE_COMING && now_usec() < deadline) {
+                struct timespec ts;
+
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_sec += 1;
+                pthread_cond_timedwait(&f->changed, &f->lock, &ts);
+                dep = fake_module(f, m->needs);
+        }
+        if (dep->state == KERNEL_MODULE_LIVE)
+                return 0;
+        f->counts.unknown_symbols++;
+        return dep->state == KERNEL_MODULE_COMING ? -ETIMEDOUT : -ENOENT;
+}
+
 static int fake_load(KernelFake *f, const char *name, uint64_t image_size, uint64_t image_hash)
 {
         FakeModule *m;
@@ -168,6 +196,21 @@ static int fake_load(KernelFake *f, const char *name, uint64_t image_size, uint6
         m->image_hash = image_hash;
         if (++f->concurrent > f->counts.max_concurrent)
                 f->counts.max_concurrent = f->concurrent;
+        /* Before the module is formed (the kernel decompresses, links, resolves symbols): no
+         * state in /sys/module yet. */
+        while (m->hold_unformed) {
+                m->blocked++;
+                pthread_cond_broadcast(&f->changed);
+                pthread_cond_wait(&f->changed, &f->lock);
+                m->blocked--;
+        }
+        r = fake_resolve(f, m);
+        if (r < 0) {
+                f->concurrent--;
+                pthread_cond_broadcast(&f->changed);
+                pthread_mutex_unlock(&f->lock);
+                return r;
+        }
         m->state = KERNEL_MODULE_COMING;
         while (m->hold) {
                 m->blocked++;
@@ -374,10 +417,26 @@ void kernel_fake_hold(KernelFake *f, const char *name)
         pthread_mutex_unlock(&f->lock);
 }
 
+void kernel_fake_hold_unformed(KernelFake *f, const char *name)
+{
+        pthread_mutex_lock(&f->lock);
+        fake_module(f, name)->hold_unformed = true;
+        pthread_mutex_unlock(&f->lock);
+}
+
+void kernel_fake_set_needs(KernelFake *f, const char *name, const char *needed)
+{
+        pthread_mutex_lock(&f->lock);
+        snprintf(fake_module(f, name)->needs, sizeof(fake_module(f, name)->needs), "%s",
+                needed ?: "");
+        pthread_mutex_unlock(&f->lock);
+}
+
 void kernel_fake_release(KernelFake *f, const char *name)
 {
         pthread_mutex_lock(&f->lock);
         fake_module(f, name)->hold = false;
+        fake_module(f, name)->hold_unformed = false;
         pthread_cond_broadcast(&f->changed);
         pthread_mutex_unlock(&f->lock);
 }

@@ -38,6 +38,7 @@ typedef struct KernelFakeCounts {
         unsigned loads; /* calls that got past "already loaded": full load attempts */
         unsigned max_concurrent; /* most load calls inside the "kernel" at once */
         unsigned state_reads;
+        unsigned unknown_symbols;
 } KernelFakeCounts;
 
 int kernel_fake_new(KernelFake **ret);
@@ -56,9 +57,16 @@ void kernel_fake_set_compressed_error(KernelFake *f, int error);
 void kernel_fake_set_state(KernelFake *f, const char *name, KernelModuleState s);
 KernelModuleState kernel_fake_get_state(KernelFake *f, const char *name);
 
-/* Loads of `name` block inside the kernel until released. */
+/* Loads of `name` block inside the kernel until released: with the module coming (its init
+ * running), or, held unformed, before that, with nothing in /sys/module yet (the kernel still
+ * decompresses and links it). Waiting for either counts as blocked. */
 void kernel_fake_hold(KernelFake *f, const char *name);
+void kernel_fake_hold_unformed(KernelFake *f, const char *name);
 void kernel_fake_release(KernelFake *f, const char *name);
+/* Loads of `name` use symbols of `needed` (NULL: none), resolved as the kernel does before the
+ * module is formed: -ENOENT when `needed` is absent or going (counted in unknown_symbols), a
+ * wait while it is coming. */
+void kernel_fake_set_needs(KernelFake *f, const char *name, const char *needed);
 /* A module's init that calls request_module(): loads of `name` run hook(userdata) on the loading
  * thread, inside the kernel call with the module coming (after any hold), as the kernel runs the
  * init; a nonzero return is the load's result (-errno), as the init's own. NULL: no hook. */

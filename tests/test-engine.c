@@ -673,6 +673,78 @@ static void test_kernel_requests_do_not_wait(void **state)
         harness_done(&h);
 }
 
+/* The kernel asking for a module whose dependency is in the kernel, as udev's storm and the
+ * kernel's own requests do at once (the VM's deb1 waves): while the dependency is not formed
+ * yet (no init runs, nothing in /sys/module), the request waits for its load as stock modprobe's
+ * finit_module() would, and the module that needs its symbols is loaded after it; once it is
+ * coming, the request goes on, and the kernel itself waits for the symbols. Never a load of the
+ * user before its dependency exists (the kernel's "Unknown symbol"), never a yes for a load
+ * that then fails. */
+static void test_kernel_request_waits_for_unformed_dependency(void **state)
+{
+        _cleanup_(plan_unrefp) Plan *p = NULL;
+        Harness h;
+
+        harness_init(&h, NULL, COMPRESSION_XZ);
+        kernel_fake_set_needs(h.fake, "mc_user1", "mc_shared");
+        harness_start(&h);
+        p = plan_for(&h, "mc_user1");
+        assert_int_equal(p->n_modules, 2);
+        assert_string_equal(p->modules[0].name, "mc_shared");
+
+        /* Unformed: udev's request loads it, the kernel's 30 wait, no load of mc_user1 yet. */
+        kernel_fake_hold_unformed(h.fake, "mc_shared");
+        submit(&h, p);
+        assert_true(kernel_fake_wait_blocked(h.fake, "mc_shared", 1, 5 * USEC_PER_SEC));
+        for (int i = 0; i < 30; i++)
+                assert_int_equal(engine_submit_full(h.engine, p, resolver_generation(h.resolver),
+                                         ENGINE_REQUEST_FROM_KERNEL, on_done, &h, NULL),
+                        0);
+        assert_int_equal(h.n_records, 0);
+        assert_int_equal(kernel_fake_loads(h.fake, "mc_user1"), 0);
+        kernel_fake_release(h.fake, "mc_shared");
+        run_until(&h, 31);
+        for (size_t i = 0; i < 31; i++) {
+                Outcome o = result_of(&h.records[i], 1)->outcome;
+
+                /* All waited for mc_shared; for mc_user1, a kernel request that came to it once
+                 * it was coming did not wait, as modprobe would not. */
+                assert_int_equal(h.records[i].error, 0);
+                assert_int_equal(result_of(&h.records[i], 0)->outcome, OUTCOME_LOADED);
+                assert_true(o == OUTCOME_LOADED || o == OUTCOME_IN_PROGRESS);
+        }
+        assert_int_equal(kernel_fake_loads(h.fake, "mc_shared"), 1);
+        assert_int_equal(kernel_fake_loads(h.fake, "mc_user1"), 1);
+        assert_int_equal(kernel_fake_counts(h.fake).unknown_symbols, 0);
+        assert_int_equal(kernel_fake_get_state(h.fake, "mc_user1"), KERNEL_MODULE_LIVE);
+
+        /* Coming (its init runs, and may be the one asking): the kernel's request does not wait
+         * for it; it loads mc_user1, which the kernel links once mc_shared is live. */
+        engine_module_event(h.engine, "mc_user1", KERNEL_MODULE_ABSENT);
+        engine_module_event(h.engine, "mc_shared", KERNEL_MODULE_ABSENT);
+        kernel_fake_set_state(h.fake, "mc_user1", KERNEL_MODULE_ABSENT);
+        kernel_fake_set_state(h.fake, "mc_shared", KERNEL_MODULE_ABSENT);
+        kernel_fake_hold(h.fake, "mc_shared");
+        submit(&h, p);
+        assert_true(kernel_fake_wait_blocked(h.fake, "mc_shared", 1, 5 * USEC_PER_SEC));
+        assert_int_equal(engine_submit_full(h.engine, p, resolver_generation(h.resolver),
+                                 ENGINE_REQUEST_FROM_KERNEL, on_done, &h, NULL),
+                0);
+        kernel_fake_release(h.fake, "mc_shared");
+        run_until(&h, 33);
+        int in_progress = 0;
+        for (size_t i = 31; i < 33; i++) {
+                assert_int_equal(h.records[i].error, 0);
+                assert_int_equal(result_of(&h.records[i], 1)->outcome, OUTCOME_LOADED);
+                in_progress += result_of(&h.records[i], 0)->outcome == OUTCOME_IN_PROGRESS;
+        }
+        assert_int_equal(in_progress, 1);
+        assert_int_equal(kernel_fake_loads(h.fake, "mc_shared"), 2);
+        assert_int_equal(kernel_fake_loads(h.fake, "mc_user1"), 2);
+        assert_int_equal(kernel_fake_counts(h.fake).unknown_symbols, 0);
+        harness_done(&h);
+}
+
 /* -- request_module() from inside a module's init ---------------------------------------------- */
 
 /* How long a nested request is waited for (the kernel waits for modprobe, the shim for the
@@ -1369,6 +1441,7 @@ int main(void)
                 cmocka_unit_test(test_ebusy_while_going_waits_then_loads),
                 cmocka_unit_test(test_live_module_costs_nothing),
                 cmocka_unit_test(test_kernel_requests_do_not_wait),
+                cmocka_unit_test(test_kernel_request_waits_for_unformed_dependency),
                 cmocka_unit_test(test_nested_request_module),
                 cmocka_unit_test(test_nested_request_joins_queued_load),
                 cmocka_unit_test(test_failure_memory),

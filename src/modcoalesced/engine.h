@@ -39,7 +39,7 @@ typedef enum Outcome {
         OUTCOME_FAILED, /* error says why; from_memory if answered by the failure cache */
         OUTCOME_SKIPPED, /* not attempted: a hard dependency before it failed */
         OUTCOME_TIMED_OUT, /* stopped waiting; the load itself goes on */
-        OUTCOME_IN_PROGRESS, /* ENGINE_REQUEST_FROM_KERNEL: in the kernel right now, not waited for */
+        OUTCOME_IN_PROGRESS, /* ENGINE_REQUEST_FROM_KERNEL: its init runs now, not waited for */
         _OUTCOME_MAX,
 } Outcome;
 
@@ -151,9 +151,10 @@ int engine_submit(Engine *e, Plan *plan, uint64_t generation, RequestDoneFunc do
         Request **ret);
 
 /* The kernel's request_module() (through the modprobe shim). It may come from inside the init
- * of the very module it names: a module of the plan whose load is in the kernel right now (ours,
- * or coming through someone else) is answered at once (OUTCOME_IN_PROGRESS) instead of waited
- * for, which would deadlock. It may come from inside the init of another module, whose load
+ * of the very module it names: a module of the plan whose init runs right now (the kernel has it
+ * coming, through our load or someone else's) is answered at once (OUTCOME_IN_PROGRESS) instead
+ * of waited for, which would deadlock; a load of ours that the kernel has not formed yet is
+ * waited for, as modprobe's finit_module() would wait for it. It may come from inside the init of another module, whose load
  * holds a worker until the answer comes: the loads it starts or waits for before they reach the
  * kernel are urgent (loader.h), so that they get a worker whatever the others are doing. */
 #define ENGINE_REQUEST_FROM_KERNEL (1u << 0)

@@ -141,18 +141,28 @@ static void request_fail_module(Request *r, const PlanModule *pm, int error)
         }
 }
 
-/* Whether the request may wait for m's load. The kernel's may not once that load is in the
- * kernel (or running its install command): the request may come from inside that very init,
- * which waits for its answer. Before that, the kernel's request makes the load urgent, since
- * the init that asks may hold the only free worker. */
+/* Whether the request may wait for m's load. The kernel's may not once that module's init
+ * runs (the kernel has it coming, or live and about to return) or its install command does: the
+ * request may come from inside that very init, which waits for its answer. It may while the
+ * load is in the kernel but the module not yet formed (the kernel still decompresses, links,
+ * resolves symbols; no init runs): not waiting then would tell the kernel yes for a module that
+ * may yet fail, and go on to load a module that needs this one's symbols before they exist
+ * (the kernel fails it, "Unknown symbol"), where stock modprobe's finit_module() would wait for
+ * the load in flight. A waiting kernel request makes the load urgent, since the init that asks
+ * may hold the only free worker. */
 static bool request_may_join(Request *r, Module *m)
 {
+        KernelModuleState ks;
         LoadStage stage;
 
         if (!(r->flags & ENGINE_REQUEST_FROM_KERNEL))
                 return true;
         stage = load_job_stage(m->job);
-        if (stage == LOAD_STAGE_LOADING || stage == LOAD_STAGE_INSTALL)
+        if (stage == LOAD_STAGE_INSTALL)
+                return false;
+        if (stage == LOAD_STAGE_LOADING &&
+                (kernel_module_state(r->engine->kernel, m->name, &ks) < 0 ||
+                        ks == KERNEL_MODULE_COMING || ks == KERNEL_MODULE_LIVE))
                 return false;
         loader_expedite(r->engine->loader, m->job);
         return true;

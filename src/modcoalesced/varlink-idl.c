@@ -12,7 +12,7 @@ static SD_VARLINK_DEFINE_STRUCT_TYPE(ModuleResult,
                                  "no-driver (a MODALIAS whose module said ENODEV or ENOENT: not "
                                  "an error, as udev holds), failed, skipped (a hard dependency "
                                  "before it failed), timed-out, or in-progress (fromKernel: "
-                                 "its load is in the kernel right now, not waited for)"),
+                                 "its init is running right now, not waited for)"),
         SD_VARLINK_DEFINE_FIELD(outcome, SD_VARLINK_STRING, 0),
         SD_VARLINK_FIELD_COMMENT("errno of a failure (positive), for failed and no-driver"),
         SD_VARLINK_DEFINE_FIELD(errno, SD_VARLINK_INT, SD_VARLINK_NULLABLE),
@@ -47,9 +47,11 @@ static SD_VARLINK_DEFINE_METHOD(Load,
         SD_VARLINK_DEFINE_INPUT(parameters, SD_VARLINK_STRING, SD_VARLINK_NULLABLE),
         SD_VARLINK_FIELD_COMMENT("The request comes from the kernel's request_module() (the "
                                  "modprobe shim sets it). The kernel may ask from inside the init "
-                                 "of the very module it names, so a module whose load is in the "
-                                 "kernel right now is answered at once (in-progress) instead of "
-                                 "waited for; the loads it needs go before all others."),
+                                 "of the very module it names, so a module whose init is running "
+                                 "right now (coming in /sys/module) is answered at once "
+                                 "(in-progress) instead of waited for; a load not that far yet "
+                                 "is waited for, as modprobe's finit_module() would, and the "
+                                 "loads it needs go before all others."),
         SD_VARLINK_DEFINE_INPUT(fromKernel, SD_VARLINK_BOOL, SD_VARLINK_NULLABLE),
         SD_VARLINK_FIELD_COMMENT("One entry per module of the plan, in load order, then builtin "
                                  "and blacklisted matches. Empty for a MODALIAS that no module "

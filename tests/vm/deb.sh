@@ -73,16 +73,17 @@ if [ "$mode" = deb ]; then
         upgrade=$DEBS/modcoalesced-upgrade.deb
         targets=(- mctest:c mctest:c mctest:late mctest:late mctest:soft mctest:soft mctest:inst mctest:inst mctest:user1 mctest:user1)
         wave() { # n
-                local when=before s f
+                local when=before s f e
                 [ -e $OUT/dpkg.started ] && when=during
                 [ -e $OUT/dpkg.done ] && when=after
                 trace_clear
                 modprobe mc_storm threads=30 target="${targets[$1]}"
                 s=$(cat /sys/module/mc_storm/parameters/succeeded 2>/dev/null || echo 0)
                 f=$(cat /sys/module/mc_storm/parameters/failed 2>/dev/null || echo 30)
+                e=$(cat /sys/module/mc_storm/parameters/first_error 2>/dev/null || echo '?')
                 rmmod mc_storm
                 trace_save "w$1"
-                echo "$1 ${targets[$1]} $s $f $when"
+                echo "$1 ${targets[$1]} $s $f $when first_error=$e"
         }
         rm -f $OUT/dpkg.* $OUT/storm.go
         (
@@ -118,6 +119,10 @@ if [ "$mode" = deb ]; then
         done
         check deb1 "dpkg -i (exit $rc, $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s) during 10 waves of 30 request_module() calls, $during of them while dpkg ran: $requests requests, $ok answered 0, $bad failed; mc_c, mc_late, mc_soft, mc_inst, mc_user1, mc_shared each created once ($once)" \
                 test "$rc" = 0 -a "$requests" = 300 -a "$ok" = 300 -a "$bad" = 0 -a "$once" = 1 -a "$during" -ge 1
+        if [ "$bad" != 0 ] || [ "$once" != 1 ]; then
+                dmesg | grep -E ' mc_' | tail -n 20 | sed 's/^/deb1 kernel /'
+                journalctl -b -o short-monotonic -u modcoalesced.service | tail -n 20 | sed 's/^/deb1 daemon /'
+        fi
         req=$(( $(cat $OUT/req1) - $(cat $OUT/req0) ))
         check deb1b "after the install, waves 9-10 through the shim and the daemon: $req daemon requests; full loads $(n_load w9) (mc_storm, mc_user1, mc_shared) and $(n_load w10) (mc_storm); load syscalls by the daemon $(n_by w9 modcoalesced)+$(n_by w10 modcoalesced)" \
                 test "$req" = 60 -a "$(n_load w9)" = 3 -a "$(n_load w10)" = 1 \
