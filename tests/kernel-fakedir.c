@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "kernel-fakedir.h"
 #include "modname.h"
 
@@ -45,17 +46,28 @@ static bool fakedir_exists(Kernel *k, const char *sub, const char *name)
         return access(path, F_OK) == 0;
 }
 
-static int fakedir_load(Kernel *k, const char *name)
+/* Marks NAME coming (its init runs) or not, as /sys/module/NAME/initstate would. */
+static void fakedir_set_coming(Kernel *k, const char *name, bool coming)
+{
+        char path[4096];
+        int fd;
+
+        snprintf(path, sizeof(path), "%s/coming/%s", dir_of(k), name);
+        if (!coming) {
+                (void) unlink(path);
+                return;
+        }
+        fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        if (fd >= 0)
+                close(fd);
+}
+
+static int fakedir_run_init(Kernel *k, const char *name)
 {
         char path[4096], buf[16];
         int fd, error = 0;
         ssize_t n;
 
-        if (fakedir_exists(k, "live", name)) {
-                fakedir_log(k, "eexist", name);
-                return -EEXIST;
-        }
-        fakedir_log(k, "load", name);
         while (fakedir_exists(k, "hold", name))
                 usleep(5000);
 
@@ -77,6 +89,21 @@ static int fakedir_load(Kernel *k, const char *name)
         close(fd);
         fakedir_log(k, "loaded", name);
         return 0;
+}
+
+static int fakedir_load(Kernel *k, const char *name)
+{
+        int r;
+
+        if (fakedir_exists(k, "live", name)) {
+                fakedir_log(k, "eexist", name);
+                return -EEXIST;
+        }
+        fakedir_log(k, "load", name);
+        fakedir_set_coming(k, name, true);
+        r = fakedir_run_init(k, name);
+        fakedir_set_coming(k, name, false);
+        return r;
 }
 
 /* Files are real: the running kernel's boundary opens and reads them. */
@@ -110,7 +137,12 @@ static int fakedir_module_state(Kernel *k, const char *name, KernelModuleState *
 {
         if (modname_validate(name, NULL) < 0)
                 return -EINVAL;
-        *ret = fakedir_exists(k, "live", name) ? KERNEL_MODULE_LIVE : KERNEL_MODULE_ABSENT;
+        if (fakedir_exists(k, "live", name))
+                *ret = KERNEL_MODULE_LIVE;
+        else if (fakedir_exists(k, "coming", name))
+                *ret = KERNEL_MODULE_COMING;
+        else
+                *ret = KERNEL_MODULE_ABSENT;
         return 0;
 }
 
@@ -160,7 +192,7 @@ static const KernelOps fakedir_ops = {
 
 Kernel *kernel_fakedir_new(const char *dir)
 {
-        static const char *const subs[] = { "live", "hold", "fail" };
+        static const char *const subs[] = { "live", "hold", "fail", "coming" };
         FakeDir *f = calloc(1, sizeof(*f));
         char path[4096];
 
@@ -168,7 +200,7 @@ Kernel *kernel_fakedir_new(const char *dir)
                 free(f);
                 return NULL;
         }
-        for (size_t i = 0; i < 3; i++) {
+        for (size_t i = 0; i < ELEMENTSOF(subs); i++) {
                 snprintf(path, sizeof(path), "%s/%s", dir, subs[i]);
                 (void) mkdir(path, 0755);
         }
