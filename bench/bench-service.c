@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* bench-service — request latency and throughput, measured from the client's side:
  *
- *   bench-service varlink SOCKET MODULE CLIENTS SECONDS   Load round trips over the socket
- *                                                         (MODULE "-": GetInfo, the floor)
+ *   bench-service varlink SOCKET MODULE CLIENTS SECONDS [brief]
+ *                                  Load round trips over the socket (MODULE "-": GetInfo, the
+ *                                  floor; brief: Load as the udev helper and the shim send it)
  *   bench-service exec CLIENTS SECONDS CMD [ARG…]          exec-to-exit of a program
  *
  * CLIENTS run at once (threads; each keeps one connection, or runs one program at a time), for
@@ -28,6 +29,7 @@ typedef struct Worker {
         pthread_t thread;
         const char *socket;
         char **modules; /* { MODULE, NULL } */
+        bool brief;
         char **argv;
         usec_t end;
         uint32_t *lat; /* µs */
@@ -62,8 +64,8 @@ static void *run_varlink(void *p)
         else
                 n = snprintf(req, sizeof(req),
                         "{\"method\":\"" MODCOALESCED_INTERFACE
-                        ".Load\",\"parameters\":{\"modules\":[\"%s\"]}}",
-                        w->modules[0]);
+                        ".Load\",\"parameters\":{\"modules\":[\"%s\"]%s}}",
+                        w->modules[0], w->brief ? ",\"brief\":true" : "");
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         strncpy(sa.sun_path, w->socket, sizeof(sa.sun_path) - 1);
         if (fd < 0 || connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
@@ -146,7 +148,7 @@ int main(int argc, char *argv[])
 
         if (!varlink && !exec) {
                 fprintf(stderr,
-                        "usage: bench-service varlink SOCKET MODULE CLIENTS SECONDS\n"
+                        "usage: bench-service varlink SOCKET MODULE CLIENTS SECONDS [brief]\n"
                         "       bench-service exec CLIENTS SECONDS CMD [ARG...]\n");
                 return 2;
         }
@@ -165,6 +167,7 @@ int main(int argc, char *argv[])
                 if (varlink) {
                         w[i].socket = argv[2];
                         w[i].modules = modules;
+                        w[i].brief = argc > 6 && strcmp(argv[6], "brief") == 0;
                 } else
                         w[i].argv = argv + 4;
                 if (pthread_create(&w[i].thread, NULL, varlink ? run_varlink : run_exec, &w[i]))

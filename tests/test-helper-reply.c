@@ -97,6 +97,8 @@ static void test_format_load(void **state)
         assert_string_equal(sd_json_variant_string(sd_json_variant_by_key(
                                     sd_json_variant_by_key(v, "parameters"), "modalias")),
                 alias);
+        assert_true(sd_json_variant_boolean(
+                sd_json_variant_by_key(sd_json_variant_by_key(v, "parameters"), "brief")));
 }
 
 static void test_format_kernel_load(void **state)
@@ -112,9 +114,26 @@ static void test_format_kernel_load(void **state)
         assert_int_equal(sd_json_parse(req, 0, &v, NULL, NULL), 0);
         p = sd_json_variant_by_key(v, "parameters");
         assert_true(sd_json_variant_boolean(sd_json_variant_by_key(p, "fromKernel")));
+        assert_true(sd_json_variant_boolean(sd_json_variant_by_key(p, "brief")));
         assert_string_equal(sd_json_variant_string(sd_json_variant_by_index(
                                     sd_json_variant_by_key(p, "modules"), 0)),
                 "fs-xfs");
+}
+
+static void test_format_unit_load(void **state)
+{
+        _cleanup_(sd_json_variant_unrefp) sd_json_variant *v = NULL;
+        _cleanup_free_ char *req = NULL;
+        sd_json_variant *p;
+        size_t n;
+
+        req = reply_format_unit_load("loop", &n);
+        assert_non_null(req);
+        assert_int_equal(sd_json_parse(req, 0, &v, NULL, NULL), 0);
+        p = sd_json_variant_by_key(v, "parameters");
+        assert_true(sd_json_variant_boolean(sd_json_variant_by_key(p, "blacklist")));
+        assert_true(sd_json_variant_boolean(sd_json_variant_by_key(p, "brief")));
+        assert_null(sd_json_variant_by_key(p, "fromKernel"));
 }
 
 int main(void)
@@ -124,6 +143,7 @@ int main(void)
                 cmocka_unit_test(test_malformed),
                 cmocka_unit_test(test_format_load),
                 cmocka_unit_test(test_format_kernel_load),
+                cmocka_unit_test(test_format_unit_load),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -51,7 +51,8 @@ static void test_valid(void **state)
                 0);
         /* Every field is nullable in the IDL; fromKernel's null was once refused. */
         assert_int_equal(check("{\"modalias\":\"cpu:type:x86\",\"modules\":null,"
-                               "\"parameters\":null,\"fromKernel\":null,\"blacklist\":null}",
+                               "\"parameters\":null,\"fromKernel\":null,\"blacklist\":null,"
+                               "\"brief\":null}",
                                  &parameter),
                 0);
         /* modprobe@.service's call: names with the blacklist applied. */
@@ -68,8 +69,22 @@ static void test_from_kernel(void **state)
         /* Returns how many fields it dispatched. */
         assert_int_equal(sd_json_dispatch(v, load_params_table, 0, &p), 2);
         assert_true(p.from_kernel);
+        assert_false(p.brief);
         assert_string_equal(p.modules[0], "xfs");
         assert_null(p.modalias);
+}
+
+/* The udev helper's and the shim's calls: brief, no per-module results wanted. */
+static void test_brief(void **state)
+{
+        _cleanup_(sd_json_variant_unrefp) sd_json_variant *v = NULL;
+        _cleanup_(load_params_done) LoadParams p = {};
+
+        assert_int_equal(
+                sd_json_parse("{\"modalias\":\"pci:v1\",\"brief\":true}", 0, &v, NULL, NULL), 0);
+        assert_int_equal(sd_json_dispatch(v, load_params_table, 0, &p), 2);
+        assert_true(p.brief);
+        assert_false(p.from_kernel);
 }
 
 static void test_invalid(void **state)
@@ -95,6 +110,7 @@ static void test_invalid(void **state)
                 { "{\"modules\":[1]}", 1, "modules" },
                 { "{\"fromKernel\":\"yes\"}", 1, "fromKernel" },
                 { "{\"blacklist\":1}", 1, "blacklist" },
+                { "{\"brief\":\"yes\"}", 1, "brief" },
                 /* A MODALIAS always gets the blacklist: asking for it is a mistake. */
                 { "{\"modalias\":\"pci:x\",\"blacklist\":true}", -EINVAL, "blacklist" },
         };
@@ -149,6 +165,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_valid),
                 cmocka_unit_test(test_from_kernel),
+                cmocka_unit_test(test_brief),
                 cmocka_unit_test(test_invalid),
                 cmocka_unit_test(test_limits),
                 cmocka_unit_test(test_unknown_field),

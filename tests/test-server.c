@@ -262,6 +262,46 @@ static void test_load(void **state)
         daemon_stop(&d);
 }
 
+/* brief, as the udev helper and the shim ask: the same loads and errors, no per-module results. */
+static void test_load_brief(void **state)
+{
+        sd_json_variant *reply = NULL;
+        sd_varlink *link;
+        Daemon d;
+
+        daemon_start(&d, NULL, NULL);
+        kernel_fake_set_result(d.fake, "mc_fail", -ENODEV);
+        link = client(&d);
+        assert_null(call(link, "Load", "{\"modules\":[\"mc_a\"],\"brief\":true}", &reply));
+        assert_true(sd_json_variant_is_object(reply));
+        assert_int_equal(sd_json_variant_elements(reply), 0);
+        assert_int_equal(kernel_fake_loads(d.fake, "mc_a"), 1);
+        /* Live: answered at once, the same way. */
+        assert_null(call(link, "Load", "{\"modules\":[\"mc_a\"],\"brief\":true}", &reply));
+        assert_int_equal(sd_json_variant_elements(reply), 0);
+        assert_int_equal(kernel_fake_loads(d.fake, "mc_a"), 1);
+        /* No driver (ENODEV by MODALIAS) and no match: successes, empty. */
+        assert_null(call(link, "Load", "{\"modalias\":\"mctest:fail\",\"brief\":true}", &reply));
+        assert_int_equal(sd_json_variant_elements(reply), 0);
+        assert_null(call(
+                link, "Load", "{\"modalias\":\"pci:v0000FFFFd0000FFFF\",\"brief\":true}", &reply));
+        assert_int_equal(sd_json_variant_elements(reply), 0);
+        /* A failure: LoadFailed with its module and errno, without the modules. */
+        assert_string_equal(
+                call(link, "Load", "{\"modules\":[\"mc_fail\"],\"brief\":true}", &reply),
+                VL_ERROR_LOAD_FAILED);
+        assert_string_equal(field_str(reply, "module"), "mc_fail");
+        assert_int_equal(field_int(reply, "errno"), ENODEV);
+        assert_null(sd_json_variant_by_key(reply, "modules"));
+        /* Without brief, the same failure carries them. */
+        assert_string_equal(
+                call(link, "Load", "{\"modules\":[\"mc_fail\"]}", &reply), VL_ERROR_LOAD_FAILED);
+        assert_non_null(module_result(reply, "mc_fail"));
+        assert_int_equal(kernel_fake_loads(d.fake, "mc_fail"), 1);
+        sd_varlink_unref(link);
+        daemon_stop(&d);
+}
+
 static void test_load_failures(void **state)
 {
         sd_json_variant *reply = NULL, *m;
@@ -667,6 +707,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_load),
+                cmocka_unit_test(test_load_brief),
                 cmocka_unit_test(test_load_failures),
                 cmocka_unit_test(test_invalid_input),
                 cmocka_unit_test(test_timeout),

@@ -13,6 +13,7 @@ typedef struct LoadParams {
         const char *parameters; /* borrowed */
         bool from_kernel;
         bool blacklist; /* modprobe -b: the blacklist applies to names too */
+        bool brief; /* answer without the per-module results */
 } LoadParams;
 
 /* The dispatch table for sd_varlink_dispatch() / sd_json_dispatch() into a LoadParams. */

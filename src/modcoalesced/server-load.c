@@ -15,6 +15,7 @@ struct LoadCall {
         sd_varlink *link; /* referenced while waiting */
         Request *request;
         bool modalias;
+        bool brief; /* no per-module results in the answer */
 };
 
 static int reply_invalid(sd_varlink *link, const char *parameter, const char *reason)
@@ -105,14 +106,16 @@ static void load_call_reply(LoadCall *c, Request *r)
         size_t i = 0;
         int k;
 
-        k = build_results(c, r, &results);
+        k = c->brief ? 0 : build_results(c, r, &results);
         if (k < 0) {
                 (void) sd_varlink_error_errno(c->link, k);
                 connection_kick(connection_of(c->link));
                 return;
         }
         failed = request_failure(c, r, &i);
-        if (!failed)
+        if (!failed && c->brief)
+                k = sd_varlink_reply(c->link, NULL);
+        else if (!failed)
                 k = sd_varlink_replybo(c->link, SD_JSON_BUILD_PAIR_VARIANT("modules", results));
         else if (failed->outcome == OUTCOME_TIMED_OUT)
                 k = sd_varlink_errorbo(c->link, VL_ERROR_TIMED_OUT,
@@ -123,7 +126,8 @@ static void load_call_reply(LoadCall *c, Request *r)
                         SD_JSON_BUILD_PAIR_INTEGER("errno", -failed->error),
                         SD_JSON_BUILD_PAIR_CONDITION(!!strerrorname_np(-failed->error), "errnoName",
                                 SD_JSON_BUILD_STRING(strerrorname_np(-failed->error))),
-                        SD_JSON_BUILD_PAIR_VARIANT("modules", results));
+                        SD_JSON_BUILD_PAIR_CONDITION(
+                                !!results, "modules", SD_JSON_BUILD_VARIANT(results)));
         if (k < 0)
                 log_debug_errno(k, "Failed to send a Load reply: %m");
         connection_kick(connection_of(c->link));
@@ -187,8 +191,9 @@ int vl_method_Load(sd_varlink *link, sd_json_variant *parameters, sd_varlink_met
                 k = resolver_resolve_names(s->resolver, p.modules, p.parameters, &plan, &missing);
         if (k == -ENOENT && p.modalias)
                 /* No driver for this device: not an error. */
-                return sd_varlink_replybo(
-                        link, SD_JSON_BUILD_PAIR("modules", SD_JSON_BUILD_EMPTY_ARRAY));
+                return p.brief ? sd_varlink_reply(link, NULL)
+                               : sd_varlink_replybo(link,
+                                         SD_JSON_BUILD_PAIR("modules", SD_JSON_BUILD_EMPTY_ARRAY));
         if (k == -ENOENT)
                 return sd_varlink_errorbo(link, VL_ERROR_NO_SUCH_MODULE,
                         SD_JSON_BUILD_PAIR_STRING("module", missing ?: p.modules[0]));
@@ -200,7 +205,7 @@ int vl_method_Load(sd_varlink *link, sd_json_variant *parameters, sd_varlink_met
         c = calloc(1, sizeof(*c));
         if (!c)
                 return sd_varlink_error_errno(link, -ENOMEM);
-        *c = (LoadCall){ .server = s, .link = link, .modalias = !!p.modalias };
+        *c = (LoadCall){ .server = s, .link = link, .modalias = !!p.modalias, .brief = p.brief };
         k = engine_submit_full(s->engine, plan, resolver_generation(s->resolver),
                 p.from_kernel ? ENGINE_REQUEST_FROM_KERNEL : 0, on_request_done, c, &req);
         if (k < 0) {

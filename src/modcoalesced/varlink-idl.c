@@ -53,10 +53,17 @@ static SD_VARLINK_DEFINE_METHOD(Load,
                                  "is waited for, as modprobe's finit_module() would, and the "
                                  "loads it needs go before all others."),
         SD_VARLINK_DEFINE_INPUT(fromKernel, SD_VARLINK_BOOL, SD_VARLINK_NULLABLE),
+        SD_VARLINK_FIELD_COMMENT("Answer without the per-module results: an empty reply when "
+                                 "the request succeeds, LoadFailed without its modules when it "
+                                 "fails. What the udev helper and the kernel's modprobe shim "
+                                 "send: they need nothing more, and each result costs the "
+                                 "daemon its JSON."),
+        SD_VARLINK_DEFINE_INPUT(brief, SD_VARLINK_BOOL, SD_VARLINK_NULLABLE),
         SD_VARLINK_FIELD_COMMENT("One entry per module of the plan, in load order, then builtin "
                                  "and blacklisted matches. Empty for a MODALIAS that no module "
-                                 "matches."),
-        SD_VARLINK_DEFINE_OUTPUT_BY_TYPE(modules, ModuleResult, SD_VARLINK_ARRAY));
+                                 "matches; absent with brief."),
+        SD_VARLINK_DEFINE_OUTPUT_BY_TYPE(
+                modules, ModuleResult, SD_VARLINK_ARRAY | SD_VARLINK_NULLABLE));
 
 static SD_VARLINK_DEFINE_STRUCT_TYPE(InFlightModule, SD_VARLINK_FIELD_COMMENT("Module name"),
         SD_VARLINK_DEFINE_FIELD(name, SD_VARLINK_STRING, 0),
@@ -187,8 +194,9 @@ static SD_VARLINK_DEFINE_ERROR(LoadFailed,
         SD_VARLINK_DEFINE_FIELD(errno, SD_VARLINK_INT, 0),
         SD_VARLINK_FIELD_COMMENT("Name of that errno"),
         SD_VARLINK_DEFINE_FIELD(errnoName, SD_VARLINK_STRING, SD_VARLINK_NULLABLE),
-        SD_VARLINK_FIELD_COMMENT("Every module of the plan, as in Load's reply"),
-        SD_VARLINK_DEFINE_FIELD_BY_TYPE(modules, ModuleResult, SD_VARLINK_ARRAY));
+        SD_VARLINK_FIELD_COMMENT("Every module of the plan, as in Load's reply; absent with brief"),
+        SD_VARLINK_DEFINE_FIELD_BY_TYPE(
+                modules, ModuleResult, SD_VARLINK_ARRAY | SD_VARLINK_NULLABLE));
 
 static SD_VARLINK_DEFINE_ERROR(PermissionDenied);
 

@@ -47,17 +47,19 @@ static char *format_call(const char *head, const char *value, const char *tail, 
 
 char *reply_format_load(const char *modalias, size_t *ret_size)
 {
-        return format_call("\"modalias\":\"", modalias, "\"}", ret_size);
+        return format_call("\"modalias\":\"", modalias, "\",\"brief\":true}", ret_size);
 }
 
 char *reply_format_kernel_load(const char *name, size_t *ret_size)
 {
-        return format_call("\"modules\":[\"", name, "\"],\"fromKernel\":true}", ret_size);
+        return format_call(
+                "\"modules\":[\"", name, "\"],\"fromKernel\":true,\"brief\":true}", ret_size);
 }
 
 char *reply_format_unit_load(const char *name, size_t *ret_size)
 {
-        return format_call("\"modules\":[\"", name, "\"],\"blacklist\":true}", ret_size);
+        return format_call(
+                "\"modules\":[\"", name, "\"],\"blacklist\":true,\"brief\":true}", ret_size);
 }
 
 int reply_connect(const char *path)
