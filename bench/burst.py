@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # burst.py SOCKET N MODULE HOLD DAEMON_PID — a burst of N clients asking at once for one module
-# whose load is held (the fake kernel's hold file HOLD): N connections, one Load each, all
-# written before any answer is read. Measures the daemon's side of a coldplug burst apart from
+# whose load is held (the fake kernel's hold file HOLD): N connections, one Load each (brief, as
+# the udev helper sends it), all written before any answer is read. Measures the daemon's side of a coldplug burst apart from
 # the load itself:
 #   intake_s  first connect until the daemon has taken all N requests (GetStats "requests",
 #             polled);
@@ -46,7 +46,7 @@ requests0 = call(stats, "io.modcoalesced.Manager.GetStats", {})["parameters"]["r
 cpu0 = cpu_ms()
 t0 = time.monotonic()
 request = json.dumps({"method": "io.modcoalesced.Manager.Load",
-                      "parameters": {"modules": [module]}}).encode() + b"\0"
+                      "parameters": {"modules": [module], "brief": True}}).encode() + b"\0"
 socks = []
 for _ in range(n):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
