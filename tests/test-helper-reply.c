@@ -2,6 +2,7 @@
 /* test-helper-reply — the udev helper's own varlink framing: the Load call it writes, and how it
  * finds a reply's top-level error without a JSON library, on good, odd and hostile input. */
 #include <errno.h>
+#include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -81,24 +82,34 @@ static void test_malformed(void **state)
         assert_int_equal(reply_error_id("{\"a\":1}", 6, id, sizeof(id)), -EBADMSG);
 }
 
+/* A formatted call: its size counts the NUL, it parses, it is a Load; its parameters. */
+static sd_json_variant *load_parameters(const char *req, size_t n, sd_json_variant **ret_call)
+{
+        assert_non_null(req);
+        assert_int_equal(n, strlen(req) + 1);
+        assert_int_equal(sd_json_parse(req, 0, ret_call, NULL, NULL), 0);
+        assert_string_equal(sd_json_variant_string(sd_json_variant_by_key(*ret_call, "method")),
+                "io.modcoalesced.Manager.Load");
+        return sd_json_variant_by_key(*ret_call, "parameters");
+}
+
+static bool flag(sd_json_variant *p, const char *key)
+{
+        return sd_json_variant_boolean(sd_json_variant_by_key(p, key));
+}
+
 static void test_format_load(void **state)
 {
         _cleanup_(sd_json_variant_unrefp) sd_json_variant *v = NULL;
         const char *alias = "dmi:bvnSeaBIOS:pn\"Standard\\PC\":";
         _cleanup_free_ char *req = NULL;
-        size_t n;
+        sd_json_variant *p;
+        size_t n = 0;
 
         req = reply_format_load(alias, &n);
-        assert_non_null(req);
-        assert_int_equal(n, strlen(req) + 1);
-        assert_int_equal(sd_json_parse(req, 0, &v, NULL, NULL), 0);
-        assert_string_equal(sd_json_variant_string(sd_json_variant_by_key(v, "method")),
-                "io.modcoalesced.Manager.Load");
-        assert_string_equal(sd_json_variant_string(sd_json_variant_by_key(
-                                    sd_json_variant_by_key(v, "parameters"), "modalias")),
-                alias);
-        assert_true(sd_json_variant_boolean(
-                sd_json_variant_by_key(sd_json_variant_by_key(v, "parameters"), "brief")));
+        p = load_parameters(req, n, &v);
+        assert_string_equal(sd_json_variant_string(sd_json_variant_by_key(p, "modalias")), alias);
+        assert_true(flag(p, "brief"));
 }
 
 static void test_format_kernel_load(void **state)
@@ -106,33 +117,29 @@ static void test_format_kernel_load(void **state)
         _cleanup_(sd_json_variant_unrefp) sd_json_variant *v = NULL;
         _cleanup_free_ char *req = NULL;
         sd_json_variant *p;
-        size_t n;
+        size_t n = 0;
 
         req = reply_format_kernel_load("fs-xfs", &n);
-        assert_non_null(req);
-        assert_int_equal(n, strlen(req) + 1);
-        assert_int_equal(sd_json_parse(req, 0, &v, NULL, NULL), 0);
-        p = sd_json_variant_by_key(v, "parameters");
-        assert_true(sd_json_variant_boolean(sd_json_variant_by_key(p, "fromKernel")));
-        assert_true(sd_json_variant_boolean(sd_json_variant_by_key(p, "brief")));
+        p = load_parameters(req, n, &v);
+        assert_true(flag(p, "fromKernel"));
+        assert_true(flag(p, "brief"));
         assert_string_equal(sd_json_variant_string(sd_json_variant_by_index(
                                     sd_json_variant_by_key(p, "modules"), 0)),
                 "fs-xfs");
 }
 
+/* modprobe@.service's call: the blacklist applies to the name, and it is not the kernel's. */
 static void test_format_unit_load(void **state)
 {
         _cleanup_(sd_json_variant_unrefp) sd_json_variant *v = NULL;
         _cleanup_free_ char *req = NULL;
         sd_json_variant *p;
-        size_t n;
+        size_t n = 0;
 
         req = reply_format_unit_load("loop", &n);
-        assert_non_null(req);
-        assert_int_equal(sd_json_parse(req, 0, &v, NULL, NULL), 0);
-        p = sd_json_variant_by_key(v, "parameters");
-        assert_true(sd_json_variant_boolean(sd_json_variant_by_key(p, "blacklist")));
-        assert_true(sd_json_variant_boolean(sd_json_variant_by_key(p, "brief")));
+        p = load_parameters(req, n, &v);
+        assert_true(flag(p, "blacklist"));
+        assert_true(flag(p, "brief"));
         assert_null(sd_json_variant_by_key(p, "fromKernel"));
 }
 

@@ -59,15 +59,20 @@ static void test_valid(void **state)
         assert_int_equal(check("{\"modules\":[\"loop\"],\"blacklist\":true}", &parameter), 0);
 }
 
-static void test_from_kernel(void **state)
+/* Dispatches JSON into *p; returns how many fields sd_json_dispatch() took. */
+static int dispatch(const char *json, LoadParams *p)
 {
         _cleanup_(sd_json_variant_unrefp) sd_json_variant *v = NULL;
+
+        assert_int_equal(sd_json_parse(json, 0, &v, NULL, NULL), 0);
+        return sd_json_dispatch(v, load_params_table, 0, p);
+}
+
+static void test_from_kernel(void **state)
+{
         _cleanup_(load_params_done) LoadParams p = {};
 
-        assert_int_equal(
-                sd_json_parse("{\"modules\":[\"xfs\"],\"fromKernel\":true}", 0, &v, NULL, NULL), 0);
-        /* Returns how many fields it dispatched. */
-        assert_int_equal(sd_json_dispatch(v, load_params_table, 0, &p), 2);
+        assert_int_equal(dispatch("{\"modules\":[\"xfs\"],\"fromKernel\":true}", &p), 2);
         assert_true(p.from_kernel);
         assert_false(p.brief);
         assert_string_equal(p.modules[0], "xfs");
@@ -77,12 +82,9 @@ static void test_from_kernel(void **state)
 /* The udev helper's and the shim's calls: brief, no per-module results wanted. */
 static void test_brief(void **state)
 {
-        _cleanup_(sd_json_variant_unrefp) sd_json_variant *v = NULL;
         _cleanup_(load_params_done) LoadParams p = {};
 
-        assert_int_equal(
-                sd_json_parse("{\"modalias\":\"pci:v1\",\"brief\":true}", 0, &v, NULL, NULL), 0);
-        assert_int_equal(sd_json_dispatch(v, load_params_table, 0, &p), 2);
+        assert_int_equal(dispatch("{\"modalias\":\"pci:v1\",\"brief\":true}", &p), 2);
         assert_true(p.brief);
         assert_false(p.from_kernel);
 }
