@@ -154,9 +154,10 @@ int engine_submit(Engine *e, Plan *plan, uint64_t generation, RequestDoneFunc do
  * of the very module it names: a module of the plan whose init runs right now (the kernel has it
  * coming, through our load or someone else's) is answered at once (OUTCOME_IN_PROGRESS) instead
  * of waited for, which would deadlock; a load of ours that the kernel has not formed yet is
- * waited for, as modprobe's finit_module() would wait for it. It may come from inside the init of another module, whose load
- * holds a worker until the answer comes: the loads it starts or waits for before they reach the
- * kernel are urgent (loader.h), so that they get a worker whatever the others are doing. */
+ * waited for, as modprobe's finit_module() would wait for it. It may come from inside the init of
+ * another module, whose load holds a worker until the answer comes: the loads it starts or waits
+ * for before they reach the kernel are urgent (loader.h), so that they get a worker whatever the
+ * others are doing. */
 #define ENGINE_REQUEST_FROM_KERNEL (1u << 0)
 
 int engine_submit_full(Engine *e, Plan *plan, uint64_t generation, unsigned flags,
