@@ -175,6 +175,17 @@ static int fake_resolve(KernelFake *f, FakeModule *m)
         return dep->state == KERNEL_MODULE_COMING ? -ETIMEDOUT : -ENOENT;
 }
 
+/* Called with the lock held: a load of m waits while *held, counted as blocked meanwhile. */
+static void fake_block(KernelFake *f, FakeModule *m, const bool *held)
+{
+        while (*held) {
+                m->blocked++;
+                pthread_cond_broadcast(&f->changed);
+                pthread_cond_wait(&f->changed, &f->lock);
+                m->blocked--;
+        }
+}
+
 static int fake_load(KernelFake *f, const char *name, uint64_t image_size, uint64_t image_hash)
 {
         FakeModule *m;
@@ -198,12 +209,7 @@ static int fake_load(KernelFake *f, const char *name, uint64_t image_size, uint6
                 f->counts.max_concurrent = f->concurrent;
         /* Before the module is formed (the kernel decompresses, links, resolves symbols): no
          * state in /sys/module yet. */
-        while (m->hold_unformed) {
-                m->blocked++;
-                pthread_cond_broadcast(&f->changed);
-                pthread_cond_wait(&f->changed, &f->lock);
-                m->blocked--;
-        }
+        fake_block(f, m, &m->hold_unformed);
         r = fake_resolve(f, m);
         if (r < 0) {
                 f->concurrent--;
@@ -212,12 +218,7 @@ static int fake_load(KernelFake *f, const char *name, uint64_t image_size, uint6
                 return r;
         }
         m->state = KERNEL_MODULE_COMING;
-        while (m->hold) {
-                m->blocked++;
-                pthread_cond_broadcast(&f->changed);
-                pthread_cond_wait(&f->changed, &f->lock);
-                m->blocked--;
-        }
+        fake_block(f, m, &m->hold);
         r = m->result;
         if (m->init_hook) {
                 KernelFakeInitHook hook = m->init_hook;
