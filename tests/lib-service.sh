@@ -51,6 +51,12 @@ socket_activate() {
         [ -S "$sock" ] || fail "no socket: $(tail "$tmp/daemon.log")"
 }
 
+# daemon_exited SECONDS: the daemon ended within SECONDS, with status 0.
+daemon_exited() {
+        timeout "$1" tail --pid="$daemon_pid" -f /dev/null || return 1
+        wait "$daemon_pid" || fail "the daemon exited with status $?: $(tail -20 "$tmp/daemon.log")"
+}
+
 # calls KIND MODULE: how often the fake kernel saw KIND (read, load, loaded…) for MODULE.
 calls() { grep -c "^$1 $2\$" "$MC_FAKE_KERNEL_DIR/calls" 2>/dev/null || true; }
 # vl METHOD [PARAMETERS]: one call through the real varlinkctl.

@@ -10,14 +10,8 @@ helper="$build/src/udev-helper/modcoalesced-udev"
 ctl="$build/src/modcoalescectl/modcoalescectl"
 . "$(dirname "$0")/lib-service.sh"
 
-# Every daemon that exits by itself must exit 0, and the daemons' stderr must hold no report
-# from $MC_DAEMON_WRAPPER.
-# Waits (at most $1 s) until the daemon exits by itself, then checks its exit status.
-daemon_exited() {
-        timeout "$1" tail --pid="$daemon_pid" -f /dev/null || return 1
-        wait "$daemon_pid" || fail "the daemon exited with status $?: $(tail -20 "$tmp/daemon.log")"
-}
-
+# Every daemon that exits by itself must exit 0 (daemon_exited), and the daemons' stderr must
+# hold no report from $MC_DAEMON_WRAPPER.
 start_daemon() { socket_activate -- --idle-timeout 0 "$@"; }
 
 start_daemon
@@ -211,7 +205,8 @@ grep -q "^fallback" "$MC_FAKE_KERNEL_DIR/calls" || fail "nobody fell back"
 ok "SIGKILL mid-burst: every helper ends with the module loaded exactly once, none hangs"
 
 # -- a load that never returns within the request timeout -----------------------------------------
-start_daemon --request-timeout 1000
+: >"$tmp/daemon.log"
+start_daemon --request-timeout 1000 --log-level debug
 touch "$MC_FAKE_KERNEL_DIR/hold/mc_self"
 waiter_pids=()
 for i in $(seq 20); do
@@ -235,6 +230,10 @@ vl Load '{"modules":["mc_self"]}' >"$tmp/late.json"
 grep -q '"outcome" *: *"\(already-\)\?loaded"' "$tmp/late.json" || fail "after the late completion: $(cat "$tmp/late.json")"
 [ "$(calls load mc_self)" = 1 ] || fail "mc_self loaded again: $(calls load mc_self)"
 vl GetStats | grep -q '"requestsTimedOut" *: *20\b' || fail "timed-out requests: $(vl GetStats)"
+# Every TimedOut went out (sd_varlink_error() returns -EBADR for it: no failure to log).
+[ "$(grep -c "Request for mc_self timed out" "$tmp/daemon.log")" = 20 ] ||
+        fail "timeouts logged: $(grep -c "timed out" "$tmp/daemon.log")"
+! grep "Failed to send" "$tmp/daemon.log" || fail "a reply was not sent"
 kill -TERM "$daemon_pid"
 daemon_exited 60 || fail "daemon did not exit on SIGTERM"
 ok "a load that never returns in time: 20 waiters TimedOut, daemon serving meanwhile, the late completion recorded"

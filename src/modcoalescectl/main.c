@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* modcoalescectl — the admin's tool. `resolve` prints the load plan of a MODALIAS or of module
- * names, computed in-process by the same resolver the daemon uses; load, in-flight, stats and
- * monitor talk to the daemon (verbs.c). */
+ * names, computed in-process by the same resolver the daemon uses; load, in-flight, stats,
+ * monitor (verbs.c) and timeline (timeline.c) talk to the daemon. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -23,6 +23,7 @@ static const char *arg_module_dir;
 static const char *arg_params;
 static char **arg_config;
 static const char *arg_root;
+static const char *arg_svg;
 
 static const char *arg_socket = MODCOALESCED_SOCKET;
 
@@ -36,6 +37,8 @@ static void help(void)
                "  in-flight               Loads in flight and their waiters\n"
                "  stats                   The daemon's counters and per-module duplicate table\n"
                "  monitor                 Follow request, coalesce, load and result events\n"
+               "  timeline                This boot's loads: when, how long, for how many\n"
+               "                          requests (--svg=FILE draws them)\n"
                "  modules-load            Load modules-load.d's and modules_load='s modules "
                "through\n"
                "                          the daemon, as systemd-modules-load does (its drop-in\n"
@@ -50,7 +53,8 @@ static void help(void)
                "     --module-dir=DIR    resolve: module tree (default /lib/modules/`uname -r`)\n"
                "     --config=PATH       resolve: modprobe.d file or directory (repeatable)\n"
                "     --parameters=PARAMS Module parameters, as on modprobe's command line\n"
-               "     --root=DIR          modules-load: read modules-load.d below DIR\n",
+               "     --root=DIR          modules-load: read modules-load.d below DIR\n"
+               "     --svg=FILE          timeline: draw an SVG to FILE ('-': stdout)\n",
                 MODCOALESCED_SOCKET);
 }
 
@@ -196,6 +200,7 @@ int main(int argc, char *argv[])
                 ARG_PARAMS,
                 ARG_SOCKET,
                 ARG_ROOT,
+                ARG_SVG,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -207,6 +212,7 @@ int main(int argc, char *argv[])
                 { "parameters", required_argument, NULL, ARG_PARAMS },
                 { "socket", required_argument, NULL, ARG_SOCKET },
                 { "root", required_argument, NULL, ARG_ROOT },
+                { "svg", required_argument, NULL, ARG_SVG },
                 {},
         };
         int c, k;
@@ -242,6 +248,9 @@ int main(int argc, char *argv[])
                 case ARG_ROOT:
                         arg_root = optarg;
                         break;
+                case ARG_SVG:
+                        arg_svg = optarg;
+                        break;
                 default:
                         return EXIT_FAILURE;
                 }
@@ -251,6 +260,7 @@ int main(int argc, char *argv[])
                 .socket = arg_socket,
                 .parameters = arg_params,
                 .modalias = arg_modalias,
+                .svg = arg_svg,
         };
         const char *verb = optind < argc ? argv[optind] : "";
         char *const *args = argv + optind + (optind < argc);
@@ -266,6 +276,8 @@ int main(int argc, char *argv[])
                 k = verb_stats(&o);
         else if (strcmp(verb, "monitor") == 0 && no_args)
                 k = verb_monitor(&o);
+        else if (strcmp(verb, "timeline") == 0 && no_args)
+                k = verb_timeline(&o);
         else if (strcmp(verb, "modules-load") == 0 && no_args)
                 k = verb_modules_load(&o, arg_root);
         else {

@@ -10,78 +10,10 @@
 #include <systemd/sd-varlink.h>
 
 #include "cleanup.h"
+#include "daemon-call.h"
 #include "log.h"
 #include "verbs.h"
 #include "varlink-idl.h"
-
-/* Visits the elements of a JSON array (none if it is not one). `i` is the name the loop
- * declares, which cannot be parenthesised. NOLINTBEGIN(bugprone-macro-parentheses) */
-#define JSON_ARRAY_FOREACH(i, e, array)                                                            \
-        for (size_t i = 0;                                                                         \
-                i < sd_json_variant_elements(array) && ((e) = sd_json_variant_by_index(array, i)); \
-                i++)
-/* NOLINTEND(bugprone-macro-parentheses) */
-
-static int connect_daemon(const CtlOptions *o, sd_varlink **ret)
-{
-        int k = sd_varlink_connect_address(ret, o->socket);
-
-        if (k < 0)
-                return log_error_errno(k, "Cannot connect to %s: %m", o->socket);
-        return 0;
-}
-
-static const char *str(sd_json_variant *v, const char *key)
-{
-        sd_json_variant *f = sd_json_variant_by_key(v, key);
-        return f && sd_json_variant_is_string(f) ? sd_json_variant_string(f) : "-";
-}
-
-static uint64_t num(sd_json_variant *v, const char *key)
-{
-        sd_json_variant *f = sd_json_variant_by_key(v, key);
-        return f && sd_json_variant_is_unsigned(f) ? sd_json_variant_unsigned(f) : 0;
-}
-
-static void dump(sd_json_variant *v)
-{
-        (void) sd_json_variant_dump(
-                v, SD_JSON_FORMAT_NEWLINE | SD_JSON_FORMAT_PRETTY_AUTO, stdout, NULL);
-}
-
-static int call(
-        const CtlOptions *o, const char *method, sd_json_variant *params, sd_json_variant **ret)
-{
-        _cleanup_(sd_varlink_unrefp) sd_varlink *link = NULL;
-        const char *error = NULL;
-        sd_json_variant *reply = NULL;
-        int k;
-
-        k = connect_daemon(o, &link);
-        if (k < 0)
-                return k;
-        k = sd_varlink_call(link, method, params, &reply, &error);
-        if (k < 0)
-                return log_error_errno(k, "%s failed: %m", method);
-        if (error) {
-                if (o->json)
-                        dump(reply);
-                fprintf(stderr, "modcoalescectl: %s", error);
-                if (reply && sd_json_variant_by_key(reply, "module"))
-                        fprintf(stderr, " (module %s", str(reply, "module"));
-                if (reply && sd_json_variant_by_key(reply, "errnoName"))
-                        fprintf(stderr, ", %s", str(reply, "errnoName"));
-                if (reply && sd_json_variant_by_key(reply, "module"))
-                        fputc(')', stderr);
-                if (reply && sd_json_variant_by_key(reply, "reason"))
-                        fprintf(stderr, ": %s: %s", str(reply, "parameter"), str(reply, "reason"));
-                fputc('\n', stderr);
-                return -EIO;
-        }
-        /* The reply belongs to the connection: keep a reference beyond it. */
-        *ret = sd_json_variant_ref(reply);
-        return 0;
-}
 
 static void print_results(sd_json_variant *modules)
 {
@@ -90,9 +22,9 @@ static void print_results(sd_json_variant *modules)
         printf("%-24s %-15s %-8s %-9s %s\n", "MODULE", "OUTCOME", "ERRNO", "COALESCED", "WAITED");
         JSON_ARRAY_FOREACH(i, m, modules)
         {
-                printf("%-24s %-15s %-8s %-9s %.3f ms%s\n", str(m, "name"), str(m, "outcome"),
-                        str(m, "errnoName"), str(m, "coalesced"),
-                        (double) num(m, "waitedUSec") / 1000.0,
+                printf("%-24s %-15s %-8s %-9s %.3f ms%s\n", json_str(m, "name"),
+                        json_str(m, "outcome"), json_str(m, "errnoName"), json_str(m, "coalesced"),
+                        (double) json_num(m, "waitedUSec") / 1000.0,
                         sd_json_variant_boolean(sd_json_variant_by_key(m, "parametersApplied"))
                                 ? ""
                                 : " (parameters not applied)");
@@ -115,11 +47,11 @@ int verb_load(const CtlOptions *o, char *const *inputs)
                         !!o->parameters, "parameters", SD_JSON_BUILD_STRING(o->parameters)));
         if (k < 0)
                 return log_oom();
-        k = call(o, MODCOALESCED_INTERFACE ".Load", params, &reply);
+        k = ctl_call(o, MODCOALESCED_INTERFACE ".Load", params, &reply);
         if (k < 0)
                 return k;
         if (o->json)
-                dump(reply);
+                ctl_dump(reply);
         else
                 print_results(sd_json_variant_by_key(reply, "modules"));
         return 0;
@@ -131,20 +63,20 @@ int verb_in_flight(const CtlOptions *o)
         sd_json_variant *m;
         int k;
 
-        k = call(o, MODCOALESCED_INTERFACE ".ListInFlight", NULL, &reply);
+        k = ctl_call(o, MODCOALESCED_INTERFACE ".ListInFlight", NULL, &reply);
         if (k < 0)
                 return k;
         if (o->json) {
-                dump(reply);
+                ctl_dump(reply);
                 return 0;
         }
         printf("%-24s %-8s %-14s %7s %10s %s\n", "MODULE", "STATE", "STAGE", "WAITERS", "AGE",
                 "PATH");
         JSON_ARRAY_FOREACH(i, m, sd_json_variant_by_key(reply, "modules"))
         {
-                printf("%-24s %-8s %-14s %7" PRIu64 " %7.1f ms %s\n", str(m, "name"),
-                        str(m, "state"), str(m, "stage"), num(m, "waiters"),
-                        (double) num(m, "ageUSec") / 1000.0, str(m, "path"));
+                printf("%-24s %-8s %-14s %7" PRIu64 " %7.1f ms %s\n", json_str(m, "name"),
+                        json_str(m, "state"), json_str(m, "stage"), json_num(m, "waiters"),
+                        (double) json_num(m, "ageUSec") / 1000.0, json_str(m, "path"));
         }
         return 0;
 }
@@ -185,25 +117,26 @@ int verb_stats(const CtlOptions *o)
         sd_json_variant *m;
         int k;
 
-        k = call(o, MODCOALESCED_INTERFACE ".GetStats", NULL, &reply);
+        k = ctl_call(o, MODCOALESCED_INTERFACE ".GetStats", NULL, &reply);
         if (k < 0)
                 return k;
         if (o->json) {
-                dump(reply);
+                ctl_dump(reply);
                 return 0;
         }
         for (size_t i = 0; i < ELEMENTSOF(counters); i++)
-                printf("%-27s %" PRIu64 "\n", counters[i], num(reply, counters[i]));
+                printf("%-27s %" PRIu64 "\n", counters[i], json_num(reply, counters[i]));
         printf("\n%-24s %8s %9s %5s %8s %10s %-7s %s\n", "MODULE", "REQUESTS", "COALESCED", "LOADS",
                 "FAILURES", "FROMMEMORY", "STATE", "LASTERR");
         JSON_ARRAY_FOREACH(i, m, sd_json_variant_by_key(reply, "modules"))
         {
                 printf("%-24s %8" PRIu64 " %9" PRIu64 " %5" PRIu64 " %8" PRIu64 " %10" PRIu64
                        " %-7s %s\n",
-                        str(m, "name"), num(m, "requests"), num(m, "coalesced"), num(m, "loads"),
-                        num(m, "failures"), num(m, "fromMemory"), str(m, "state"),
+                        json_str(m, "name"), json_num(m, "requests"), json_num(m, "coalesced"),
+                        json_num(m, "loads"), json_num(m, "failures"), json_num(m, "fromMemory"),
+                        json_str(m, "state"),
                         sd_json_variant_by_key(m, "lastErrno")
-                                ? strerrorname_np((int) num(m, "lastErrno")) ?: "?"
+                                ? strerrorname_np((int) json_num(m, "lastErrno")) ?: "?"
                                 : "-");
         }
         return 0;
@@ -221,12 +154,12 @@ static int on_monitor_reply(sd_varlink *link, sd_json_variant *parameters, const
         if (o->json) {
                 (void) sd_json_variant_dump(parameters, SD_JSON_FORMAT_NEWLINE, stdout, NULL);
         } else {
-                printf("%14.6f %-9s %-24s", (double) num(parameters, "timestampUSec") / 1e6,
-                        str(parameters, "event"), str(parameters, "module"));
+                printf("%14.6f %-9s %-24s", (double) json_num(parameters, "timestampUSec") / 1e6,
+                        json_str(parameters, "event"), json_str(parameters, "module"));
                 if (sd_json_variant_by_key(parameters, "errno"))
-                        printf(" errno=%" PRIu64, num(parameters, "errno"));
+                        printf(" errno=%" PRIu64, json_num(parameters, "errno"));
                 if (sd_json_variant_by_key(parameters, "coalesced"))
-                        printf(" by=%s", str(parameters, "coalesced"));
+                        printf(" by=%s", json_str(parameters, "coalesced"));
                 putchar('\n');
         }
         fflush(stdout);
@@ -238,7 +171,7 @@ int verb_monitor(const CtlOptions *o)
         _cleanup_(sd_varlink_unrefp) sd_varlink *link = NULL;
         int k;
 
-        k = connect_daemon(o, &link);
+        k = ctl_connect(o, &link);
         if (k < 0)
                 return k;
         sd_varlink_set_userdata(link, (void *) o);

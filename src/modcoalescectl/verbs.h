@@ -9,9 +9,12 @@ typedef struct CtlOptions {
         const char *socket;
         const char *parameters;
         bool modalias;
+        const char *svg; /* timeline: draw to this file ("-": stdout) */
 } CtlOptions;
 
 int verb_load(const CtlOptions *o, char *const *inputs);
 int verb_in_flight(const CtlOptions *o);
 int verb_stats(const CtlOptions *o);
 int verb_monitor(const CtlOptions *o);
+/* timeline.c */
+int verb_timeline(const CtlOptions *o);

@@ -8,6 +8,7 @@
 #include "hashmap.h"
 #include "list.h"
 #include "loader.h"
+#include "timeline.h"
 
 struct Engine {
         sd_event *event;
@@ -27,6 +28,7 @@ struct Engine {
         EngineEventFunc event_func;
         void *event_userdata;
         EngineStats stats;
+        Timeline *timeline;
 };
 
 static inline void engine_emit(

@@ -49,6 +49,9 @@ int engine_new(Engine **ret, sd_event *event, Kernel *k, const EngineConfig *con
         if (e->config.decompress_max == 0)
                 e->config.decompress_max = DECOMPRESS_MAX_DEFAULT;
 
+        r = timeline_new(&e->timeline, TIMELINE_MAX);
+        if (r < 0)
+                return r;
         r = hashmap_new(&e->modules, &string_hash_ops);
         if (r < 0)
                 return r;
@@ -94,6 +97,7 @@ Engine *engine_free(Engine *e)
         sd_event_source_disable_unref(e->timeout_source);
         sd_event_source_disable_unref(e->poll_source);
         sd_event_unref(e->event);
+        timeline_free(e->timeline);
         free(e);
         return NULL;
 }
@@ -131,6 +135,11 @@ int engine_submit_full(Engine *e, Plan *plan, uint64_t generation, unsigned flag
                 module_unindex_idle(e);
         }
         return request_submit(e, plan, flags, done, userdata, ret);
+}
+
+Timeline *engine_timeline(const Engine *e)
+{
+        return e->timeline;
 }
 
 EngineStats engine_stats(const Engine *e)

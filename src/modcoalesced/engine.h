@@ -12,6 +12,7 @@
 #include "loader.h"
 #include "plan.h"
 #include "time-util.h"
+#include "timeline.h"
 
 typedef struct Engine Engine;
 typedef struct Request Request;
@@ -179,6 +180,8 @@ void engine_set_event_func(Engine *e, EngineEventFunc f, void *userdata);
 void engine_module_event(Engine *e, const char *name, KernelModuleState state);
 
 EngineStats engine_stats(const Engine *e);
+/* The record of this boot's loads: every load this engine made, after those it was given. */
+Timeline *engine_timeline(const Engine *e);
 usec_t engine_request_timeout(const Engine *e);
 unsigned engine_n_in_flight(const Engine *e);
 unsigned engine_n_waiting(const Engine *e);

@@ -460,6 +460,7 @@ int loader_submit(Loader *l, LoadJob *j)
 {
         int r;
 
+        j->submitted = now_usec();
         job_set_stage(j, LOAD_STAGE_QUEUED);
         pthread_mutex_lock(&l->lock);
         j->queued = true;

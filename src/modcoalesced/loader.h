@@ -56,6 +56,7 @@ struct LoadJob {
         Compression kernel_compression;
         size_t decompress_max;
         bool urgent; /* the kernel waits for it: see above (loader_expedite() may set it later) */
+        usec_t submitted; /* set by loader_submit() */
         void *userdata;
 
         /* Progress: written by the worker, read by the loop. */

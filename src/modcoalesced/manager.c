@@ -145,8 +145,8 @@ static int manager_socket_path(const char *listen, char **ret)
         return k;
 }
 
-/* "ready" in the socket's directory. */
-static char *manager_ready_path(const char *listen)
+/* A file of ours in the socket's directory ("ready", "timeline.json"). */
+static char *manager_state_path(const char *listen, const char *name)
 {
         _cleanup_free_ char *sock = NULL;
         char *slash, *p;
@@ -154,9 +154,35 @@ static char *manager_ready_path(const char *listen)
         if (manager_socket_path(listen, &sock) < 0)
                 return NULL;
         slash = strrchr(sock, '/');
-        if (!slash || asprintf(&p, "%.*s/ready", (int) (slash - sock), sock) < 0)
+        if (!slash || asprintf(&p, "%.*s/%s", (int) (slash - sock), sock, name) < 0)
                 return NULL;
         return p;
+}
+
+/* The record of the loads made by the daemons before this one in this boot (in the initrd's
+ * too: /run survives switch_root). */
+static void manager_load_timeline(Manager *m)
+{
+        int k;
+
+        if (!m->timeline_path)
+                return;
+        k = timeline_load(engine_timeline(m->engine), m->timeline_path);
+        if (k < 0)
+                log_warning_errno(k, "Ignoring the load record %s: %m", m->timeline_path);
+        else if (k > 0)
+                log_debug("Read %d load records from %s.", k, m->timeline_path);
+}
+
+static void manager_save_timeline(Manager *m)
+{
+        int k;
+
+        if (!m->timeline_path || timeline_size(engine_timeline(m->engine)) == 0)
+                return;
+        k = timeline_save(engine_timeline(m->engine), m->timeline_path);
+        if (k < 0)
+                log_warning_errno(k, "Cannot save the load record to %s: %m", m->timeline_path);
 }
 
 /* Said once at start: how much of a coldplug's module uevents the socket can hold. */
@@ -227,7 +253,9 @@ int manager_new(Manager **ret, const ManagerConfig *config)
         k = server_new(&m->server, m->event, m->engine, m->resolver, &config->server);
         if (k < 0)
                 return log_error_errno(k, "Failed to set up the varlink server: %m");
-        m->ready_path = manager_ready_path(config->listen);
+        m->ready_path = manager_state_path(config->listen, "ready");
+        m->timeline_path = manager_state_path(config->listen, "timeline.json");
+        manager_load_timeline(m);
         if (config->listen)
                 k = server_listen_address(m->server, config->listen, 0600);
         else {
@@ -269,6 +297,7 @@ Manager *manager_free(Manager *m)
         sd_event_unref(m->event);
         free(m->status);
         free(m->ready_path);
+        free(m->timeline_path);
         free(m->kernel_modprobe);
         free(m);
         return NULL;
@@ -302,6 +331,7 @@ int manager_run(Manager *m)
         k = sd_event_loop(m->event);
         if (m->ready_path)
                 (void) unlink(m->ready_path);
+        manager_save_timeline(m);
         if (k < 0)
                 return log_error_errno(k, "Event loop failed: %m");
         log_info("Stopped.");

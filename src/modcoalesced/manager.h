@@ -39,6 +39,7 @@ typedef struct Manager {
         bool stopping;
         char *status;
         char *ready_path; /* "ready" beside the socket: our pid while we serve */
+        char *timeline_path; /* "timeline.json" beside it: the boot's load record, at exit */
 } Manager;
 
 int manager_new(Manager **ret, const ManagerConfig *config);

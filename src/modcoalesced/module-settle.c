@@ -2,6 +2,7 @@
 /* module-settle.c — see module-settle.h. */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 
 #include "log.h"
 #include "module-settle.h"
@@ -33,6 +34,39 @@ static KernelModuleState job_state(Engine *e, const LoadJob *j)
         return ks;
 }
 
+static LoadResult load_result(const LoadJob *j, KernelModuleState ks)
+{
+        switch (ks) {
+        case KERNEL_MODULE_LIVE:
+                return j->error == 0 ? LOAD_RESULT_LOADED : LOAD_RESULT_ALREADY_LOADED;
+        case KERNEL_MODULE_COMING:
+                return LOAD_RESULT_COMING;
+        case KERNEL_MODULE_GOING:
+                return LOAD_RESULT_GOING;
+        default:
+                return LOAD_RESULT_FAILED;
+        }
+}
+
+/* Into the boot's record: what the load cost, and for how many. */
+static void record_load(Engine *e, const Module *m, const LoadJob *j, KernelModuleState ks)
+{
+        LoadRecord r = {
+                .queued = j->submitted,
+                .started = j->started ?: j->submitted,
+                .finished = j->finished ?: now_usec(),
+                .requesters = 1 + m->n_joined,
+                .error = j->error,
+                .result = load_result(j, ks),
+                .bytes_read = j->bytes_read,
+                .bytes_decompressed = j->bytes_decompressed,
+        };
+
+        snprintf(r.name, sizeof(r.name), "%s", m->name);
+        snprintf(r.method, sizeof(r.method), "%s", load_method_to_string(j->method) ?: "none");
+        timeline_add(e->timeline, &r);
+}
+
 void module_settle_job(LoadJob *j, void *userdata)
 {
         Engine *e = userdata;
@@ -41,6 +75,7 @@ void module_settle_job(LoadJob *j, void *userdata)
         KernelModuleState ks = job_state(e, j);
 
         m->job = NULL;
+        record_load(e, m, j, ks);
         engine_emit(e, ENGINE_EVENT_RESULT, m->name, ks == KERNEL_MODULE_LIVE ? 0 : error,
                 COALESCED_NO);
         e->stats.bytes_read += j->bytes_read;

@@ -128,7 +128,9 @@ static void load_call_reply(LoadCall *c, Request *r)
                                 SD_JSON_BUILD_STRING(strerrorname_np(-failed->error))),
                         SD_JSON_BUILD_PAIR_CONDITION(
                                 !!results, "modules", SD_JSON_BUILD_VARIANT(results)));
-        if (k < 0)
+        /* sd_varlink_error() returns the error's own errno once it has queued it: -EBADR for
+         * ours, which are no errno. Anything else means the answer did not go out. */
+        if (k < 0 && !(failed && k == -EBADR))
                 log_debug_errno(k, "Failed to send a Load reply: %m");
         connection_kick(connection_of(c->link));
 }

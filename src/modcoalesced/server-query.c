@@ -129,3 +129,21 @@ int vl_method_GetStats(sd_varlink *link, sd_json_variant *parameters,
         engine_foreach_module(server_of(link)->engine, false, collect_stats, &c);
         return reply_collected(link, &c, finish_stats);
 }
+
+int vl_method_ListLoads(sd_varlink *link, sd_json_variant *parameters,
+        sd_varlink_method_flags_t flags, void *userdata)
+{
+        _cleanup_(sd_json_variant_unrefp) sd_json_variant *loads = NULL;
+        const Timeline *t = engine_timeline(server_of(link)->engine);
+        int k;
+
+        k = server_dispatch_no_parameters(link, parameters);
+        if (k != 0)
+                return k;
+        k = timeline_to_json(t, &loads);
+        if (k < 0)
+                return sd_varlink_error_errno(link, k);
+        return sd_varlink_replybo(link, SD_JSON_BUILD_PAIR_VARIANT("loads", loads),
+                SD_JSON_BUILD_PAIR_UNSIGNED("dropped", timeline_dropped(t)),
+                SD_JSON_BUILD_PAIR_UNSIGNED("nowUSec", now_usec()));
+}

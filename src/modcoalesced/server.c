@@ -146,6 +146,7 @@ int server_new(Server **ret, sd_event *event, Engine *engine, Resolver *resolver
         k = sd_varlink_server_bind_method_many(s->varlink, MODCOALESCED_INTERFACE ".Load",
                 vl_method_Load, MODCOALESCED_INTERFACE ".ListInFlight", vl_method_ListInFlight,
                 MODCOALESCED_INTERFACE ".GetStats", vl_method_GetStats,
+                MODCOALESCED_INTERFACE ".ListLoads", vl_method_ListLoads,
                 MODCOALESCED_INTERFACE ".Monitor", vl_method_Monitor);
         if (k < 0)
                 return k;

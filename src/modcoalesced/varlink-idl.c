@@ -170,6 +170,42 @@ static SD_VARLINK_DEFINE_METHOD(GetStats, SD_VARLINK_FIELD_COMMENT("Load request
                                  "seen, with its counts"),
         SD_VARLINK_DEFINE_OUTPUT_BY_TYPE(modules, ModuleStats, SD_VARLINK_ARRAY));
 
+static SD_VARLINK_DEFINE_STRUCT_TYPE(LoadRecord, SD_VARLINK_FIELD_COMMENT("Module name"),
+        SD_VARLINK_DEFINE_FIELD(name, SD_VARLINK_STRING, 0),
+        SD_VARLINK_FIELD_COMMENT("finit_module, finit_module-compressed (the kernel "
+                                 "decompressed), init_module (decompressed here), "
+                                 "install-command, or none (the file could not be read)"),
+        SD_VARLINK_DEFINE_FIELD(method, SD_VARLINK_STRING, 0),
+        SD_VARLINK_FIELD_COMMENT("When the load was queued, in µs of CLOCK_MONOTONIC (since boot)"),
+        SD_VARLINK_DEFINE_FIELD(queuedUSec, SD_VARLINK_INT, 0),
+        SD_VARLINK_FIELD_COMMENT("When a worker started it"),
+        SD_VARLINK_DEFINE_FIELD(startedUSec, SD_VARLINK_INT, 0),
+        SD_VARLINK_FIELD_COMMENT("When it ended"),
+        SD_VARLINK_DEFINE_FIELD(finishedUSec, SD_VARLINK_INT, 0),
+        SD_VARLINK_FIELD_COMMENT("Requests it answered: the one that started it and those that "
+                                 "joined it"),
+        SD_VARLINK_DEFINE_FIELD(requesters, SD_VARLINK_INT, 0),
+        SD_VARLINK_FIELD_COMMENT("loaded, already-loaded, failed, coming or going (someone "
+                                 "else's instance was coming up or going away: waited for)"),
+        SD_VARLINK_DEFINE_FIELD(result, SD_VARLINK_STRING, 0),
+        SD_VARLINK_FIELD_COMMENT("The errno of a load that did not succeed (positive)"),
+        SD_VARLINK_DEFINE_FIELD(errno, SD_VARLINK_INT, SD_VARLINK_NULLABLE),
+        SD_VARLINK_DEFINE_FIELD(errnoName, SD_VARLINK_STRING, SD_VARLINK_NULLABLE),
+        SD_VARLINK_FIELD_COMMENT("Bytes of the module file read"),
+        SD_VARLINK_DEFINE_FIELD(bytesRead, SD_VARLINK_INT, 0),
+        SD_VARLINK_FIELD_COMMENT("Bytes decompressed here"),
+        SD_VARLINK_DEFINE_FIELD(bytesDecompressed, SD_VARLINK_INT, 0));
+
+static SD_VARLINK_DEFINE_METHOD(ListLoads,
+        SD_VARLINK_FIELD_COMMENT("The loads of this boot, oldest first: this daemon's and, read "
+                                 "from the socket's directory, those of the daemons before it "
+                                 "(the initrd's included); at most 2048"),
+        SD_VARLINK_DEFINE_OUTPUT_BY_TYPE(loads, LoadRecord, SD_VARLINK_ARRAY),
+        SD_VARLINK_FIELD_COMMENT("Older loads no longer held"),
+        SD_VARLINK_DEFINE_OUTPUT(dropped, SD_VARLINK_INT, 0),
+        SD_VARLINK_FIELD_COMMENT("The daemon's CLOCK_MONOTONIC now, in µs"),
+        SD_VARLINK_DEFINE_OUTPUT(nowUSec, SD_VARLINK_INT, 0));
+
 static SD_VARLINK_DEFINE_METHOD_FULL(Monitor, SD_VARLINK_REQUIRES_MORE,
         SD_VARLINK_FIELD_COMMENT("request (a Load arrived), coalesce (a request joined a load in "
                                  "flight), load (a load started) or result (a load ended)"),
@@ -232,7 +268,11 @@ SD_VARLINK_DEFINE_INTERFACE(io_modcoalesced_Manager, MODCOALESCED_INTERFACE,
         SD_VARLINK_SYMBOL_COMMENT("Counters since the daemon started, in the spirit of the "
                                   "kernel's /sys/kernel/debug/modules/stats, plus what only the "
                                   "daemon knows"),
-        &vl_method_GetStats,
+        &vl_method_GetStats, SD_VARLINK_SYMBOL_COMMENT("One load of the boot's record"),
+        &vl_type_LoadRecord,
+        SD_VARLINK_SYMBOL_COMMENT("The boot's record of loads: what each cost, and for how many "
+                                  "requests (modcoalescectl timeline)"),
+        &vl_method_ListLoads,
         SD_VARLINK_SYMBOL_COMMENT("A stream of request, coalesce, load and result events; "
                                   "call with more"),
         &vl_method_Monitor, SD_VARLINK_SYMBOL_COMMENT("No module or alias of that name"),

@@ -288,6 +288,7 @@ coldplug() {
                 # What the daemon made of the storm, and what it complained about.
                 modcoalescectl stats | sed 's/^/cpstats /'
                 journalctl --no-pager -b -u modcoalesced.service -p warning | tail -n 30 | sed 's/^/cpjournal /'
+                timeline "gen=none path=$path"
         fi
         flush
 }
@@ -318,6 +319,13 @@ retrigger() {
         done
         rm -f /run/udev/rules.d/81-mc-bench-true.rules
         udevadm control --reload
+}
+
+# The daemons' record of this boot's loads (the initrd's included): the table, and the drawing,
+# one "timelinesvg KEYS line" per line, which tools/vm-bench-report writes out as an SVG file.
+timeline() {
+        modcoalescectl timeline | sed "s/^/timeline $1 cpus=$(nproc) | /"
+        modcoalescectl timeline --svg - | sed "s/^/timelinesvg $1 cpus=$(nproc) | /"
 }
 
 # A boot through an initrd: per phase (the initrd, up to the root's PID 1 start, the last
@@ -353,8 +361,11 @@ initrd_boot() {
         awk '$3 !~ /attempts=1$/' $OUT/ir.boot | grep '^mod ' |
                 sed "s/^mod /irmod gen=$gen path=$path loader=$loader name=/" | head -n 40
         say "irrequest gen=$gen path=$path loader=$loader $(cat /run/mc-vm/initrd-request 2>/dev/null || echo none=1)"
-        [ "$loader" = daemon ] && journalctl --no-pager -b -u modcoalesced.service -p warning |
-                tail -n 30 | sed 's/^/irjournal /'
+        if [ "$loader" = daemon ]; then
+                journalctl --no-pager -b -u modcoalesced.service -p warning | tail -n 30 |
+                        sed 's/^/irjournal /'
+                timeline "gen=$gen path=$path"
+        fi
         flush
 }
 
