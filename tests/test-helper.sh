@@ -2,7 +2,8 @@
 # test-helper.sh BUILDDIR — the udev helper's fallback to modprobe: which answers make it load
 # the MODALIAS itself (the daemon loaded nothing: it could not resolve the request, or refused
 # it) and which stand (the daemon resolved it and a load failed, timed out or found nothing),
-# with the real daemon and with a fake one that answers any error; and the deadline of its
+# with the real daemon and with a fake one that answers any error; a load that outlasts the
+# daemon's request timeout (asked again until the helper's own deadline); and the deadline of its
 # connect() to a socket that does not take connections.
 set -euo pipefail
 
@@ -43,6 +44,26 @@ grep -q "LoadFailed" "$tmp/helper.err" || fail "mctest:fail: $(cat "$tmp/helper.
 [ "$(calls load mc_fail)" = 1 ] && [ "$(fallbacks mctest:fail)" = 0 ] ||
         fail "mctest:fail: $(calls load mc_fail) loads, $(fallbacks mctest:fail) fallbacks"
 ok "the daemon's answer stands: loaded, or LoadFailed (status 1, never loaded a second time)"
+
+# A load that outlasts the daemon's request timeout (1 s here): the helper asks again, joining
+# the same load, and at its own deadline (4 s) says so and exits 0; one load in all.
+kill "$daemon_pid"
+socket_activate -- --idle-timeout 0 --request-timeout 1000
+mkdir -p "$MC_FAKE_KERNEL_DIR/hold"
+touch "$MC_FAKE_KERNEL_DIR/hold/mc_slow"
+run_helper mctest:slow "$sock" --timeout 4
+[ "$rc" = 0 ] || fail "slow load: status $rc: $(cat "$tmp/helper.err")"
+grep -q "mctest:slow: still loading after 4 s (.*, [2-4] answers TimedOut); modcoalesced carries" \
+        "$tmp/helper.err" || fail "slow load not said: $(cat "$tmp/helper.err")"
+[ "$ms" -ge 3500 ] && [ "$ms" -lt 8000 ] || fail "slow load: the helper took $ms ms"
+[ "$(calls load mc_slow)" = 1 ] && [ "$(fallbacks mctest:slow)" = 0 ] ||
+        fail "slow load: $(calls load mc_slow) loads, $(fallbacks mctest:slow) fallbacks"
+vl GetStats | grep -q '"requestsTimedOut" *: *[2-4]\b' || fail "timed out: $(vl GetStats)"
+rm "$MC_FAKE_KERNEL_DIR/hold/mc_slow"
+run_helper mctest:slow "$sock" --timeout 4
+[ "$rc" = 0 ] && [ "$(calls load mc_slow)" = 1 ] && [ "$(calls loaded mc_slow)" = 1 ] ||
+        fail "after the slow load: status $rc, $(calls load mc_slow) loads"
+ok "a load slower than the daemon's request timeout: asked again until the helper's deadline, notice, status 0, one load"
 
 # A module index that goes bad under the daemon: it cannot resolve anything (io.systemd.System,
 # EINVAL from libkmod), nothing was loaded, and the device still needs its driver.
@@ -98,8 +119,7 @@ done
 ok "InvalidInput, io.systemd.System, InvalidParameter, PermissionDenied, ShuttingDown, TooManyRequests, MethodNotFound: fallback"
 # Answers to a resolved request: they stand, status 1, no second load.
 i=0
-for error in io.modcoalesced.Manager.LoadFailed io.modcoalesced.Manager.NoSuchModule \
-        io.modcoalesced.Manager.TimedOut; do
+for error in io.modcoalesced.Manager.LoadFailed io.modcoalesced.Manager.NoSuchModule; do
         i=$((i + 1))
         echo "$error" >"$tmp/fake-error"
         run_helper "mctest:x$i" "$fake_sock"
@@ -107,7 +127,16 @@ for error in io.modcoalesced.Manager.LoadFailed io.modcoalesced.Manager.NoSuchMo
                 fail "$error: status $rc, $(fallbacks "mctest:x$i") fallbacks: $(cat "$tmp/helper.err")"
         grep -q "$error" "$tmp/helper.err" || fail "$error not logged: $(cat "$tmp/helper.err")"
 done
-ok "LoadFailed, NoSuchModule, TimedOut: status 1, no fallback"
+ok "LoadFailed, NoSuchModule: status 1, no fallback"
+# TimedOut: the load still runs; asked again, at most once a second, until the deadline; then
+# status 0 and no fallback.
+echo io.modcoalesced.Manager.TimedOut >"$tmp/fake-error"
+run_helper mctest:x9 "$fake_sock" --timeout 3
+[ "$rc" = 0 ] && [ "$(fallbacks mctest:x9)" = 0 ] ||
+        fail "TimedOut: status $rc, $(fallbacks mctest:x9) fallbacks: $(cat "$tmp/helper.err")"
+grep -q "mctest:x9: still loading after 3 s (.*, [2-3] answers TimedOut)" "$tmp/helper.err" ||
+        fail "TimedOut: $(cat "$tmp/helper.err")"
+ok "TimedOut: asked again at most once a second until the deadline, then status 0, no fallback"
 
 # -- connect() to a socket that takes no connections --------------------------------------------
 # A listener with a backlog of 0 that never accepts, filled: connect() would block for good.

@@ -218,6 +218,51 @@ static void test_chain_and_softdeps(void **state)
         assert_plan_matches_modprobe(p, fixture_modprobe(false), names);
 }
 
+/* Whether module `name` comes after module `before` in the plan's order edges. */
+static bool after(const Plan *p, const char *name, const char *before)
+{
+        const PlanModule *m = find(p, name), *b = find(p, before);
+
+        assert_non_null(m);
+        assert_non_null(b);
+        for (uint32_t k = 0; k < m->n_after; k++)
+                if (m->after[k] == (uint32_t) (b - p->modules))
+                        return true;
+        return false;
+}
+
+/* What may overlap: a module waits for its hard dependencies and softdep pre: modules, its
+ * softdep post: modules wait for it, and nothing else; an install command waits for everything
+ * before it, and everything after it waits for it. */
+static void test_order_edges(void **state)
+{
+        _cleanup_(resolver_freep) Resolver *r = fixture_resolver();
+        _cleanup_(plan_unrefp) Plan *p = NULL, *m = NULL, *i = NULL;
+        char *const names[] = { "mc_a", NULL };
+        char *const with_install[] = { "mc_c", "mc_inst", "mc_soft", NULL };
+
+        assert_int_equal(resolver_resolve_names(r, names, NULL, &p, NULL), 0);
+        assert_true(p->ordered);
+        assert_int_equal(find(p, "mc_c")->n_after, 0);
+        assert_int_equal(find(p, "mc_soft")->n_after, 0); /* beside mc_c and mc_b */
+        assert_int_equal(find(p, "mc_b")->n_after, 1);
+        assert_true(after(p, "mc_b", "mc_c"));
+        assert_true(after(p, "mc_a", "mc_b") && after(p, "mc_a", "mc_c") &&
+                after(p, "mc_a", "mc_soft"));
+        assert_int_equal(find(p, "mc_post")->n_after, 1);
+        assert_true(after(p, "mc_post", "mc_a"));
+
+        /* The two matches of an alias need only their shared dependency. */
+        assert_int_equal(resolver_resolve_modalias(r, "mctest:multi", NULL, &m), 0);
+        assert_true(after(m, "mc_user1", "mc_shared") && after(m, "mc_user2", "mc_shared"));
+        assert_false(after(m, "mc_user2", "mc_user1"));
+
+        assert_int_equal(resolver_resolve_names(r, with_install, NULL, &i, NULL), 0);
+        assert_int_equal(i->n_modules, 3);
+        assert_true(after(i, "mc_inst", "mc_c"));
+        assert_true(after(i, "mc_soft", "mc_inst"));
+}
+
 static void test_alias_with_several_matches(void **state)
 {
         _cleanup_(resolver_freep) Resolver *r = fixture_resolver();
@@ -549,6 +594,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_chain_and_softdeps),
+                cmocka_unit_test(test_order_edges),
                 cmocka_unit_test(test_alias_with_several_matches),
                 cmocka_unit_test(test_blacklist),
                 cmocka_unit_test(test_install_and_parameters),

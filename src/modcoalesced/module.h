@@ -22,6 +22,8 @@
 
 #include "engine-state.h"
 
+typedef struct RequestWait RequestWait;
+
 typedef enum ModuleState {
         MODULE_ABSENT,
         MODULE_LIVE,
@@ -57,7 +59,7 @@ struct Module {
         uint64_t failed_generation;
         unsigned n_walkers; /* requests holding the waiting-deps marker */
         unsigned n_joined; /* waiters that joined the current load */
-        LIST_HEAD(Request) waiters;
+        LIST_HEAD(RequestWait) waiters;
         unsigned n_waiters;
         bool polled;
         bool scanned; /* engine_rescan(): seen in /sys/module this time */

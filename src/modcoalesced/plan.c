@@ -76,6 +76,7 @@ Plan *plan_unref(Plan *p)
                 free(p->modules[i].path);
                 free(p->modules[i].parameters);
                 free(p->modules[i].install_command);
+                free(p->modules[i].after);
         }
         free(p->modules);
         strv_free(p->builtin);
@@ -125,5 +126,24 @@ int plan_add_name(char ***list, const char *name)
         l[n] = s;
         l[n + 1] = NULL;
         *list = l;
+        return 0;
+}
+
+int plan_add_after(Plan *p, size_t j, size_t i)
+{
+        PlanModule *m;
+        uint32_t *a;
+
+        if (i >= j || j >= p->n_modules)
+                return 0;
+        m = &p->modules[j];
+        for (uint32_t k = 0; k < m->n_after; k++)
+                if (m->after[k] == i)
+                        return 0;
+        a = reallocarray(m->after, m->n_after + 1, sizeof(uint32_t));
+        if (!a)
+                return -ENOMEM;
+        a[m->n_after++] = (uint32_t) i;
+        m->after = a;
         return 0;
 }

@@ -1,7 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* plan.h — a load plan: the modules one request needs, in modprobe's load order, plus the
  * matches that need no load (builtin) or must not be loaded (blacklisted). Plans are immutable
- * once built and reference-counted: the resolver's cache and every request share one. */
+ * once built and reference-counted: the resolver's cache and every request share one.
+ *
+ * The order is a topological one, and a request need not follow it step by step: a module may
+ * load as soon as the modules it comes `after` have settled (its hard dependencies, its softdep
+ * pre: modules, the module it is a softdep post: of, and every module before an install command
+ * or before it if it has one), so the independent modules of a plan load side by side and the
+ * plan costs its longest chain. A plan built without that knowledge (ordered == false: by hand,
+ * in tests and tools) is walked one module after the other. */
 #pragma once
 
 #include <stdbool.h>
@@ -42,6 +49,9 @@ typedef struct PlanModule {
          * all, and in hard_groups when match i is this module or needs it as a hard dependency. */
         uint64_t groups;
         uint64_t hard_groups;
+        /* Indices of the earlier modules that must settle before this one starts. */
+        uint32_t *after;
+        uint32_t n_after;
 } PlanModule;
 
 #define PLAN_GROUP_BIT(i) (UINT64_C(1) << ((i) < 63 ? (i) : 63))
@@ -52,6 +62,7 @@ typedef struct Plan {
         size_t n_modules;
         char **builtin; /* NULL-terminated, never NULL */
         char **blacklisted; /* NULL-terminated, never NULL */
+        bool ordered; /* the modules' `after` are known; else each comes after the one before */
 } Plan;
 
 int plan_new(Plan **ret);
@@ -63,3 +74,5 @@ DEFINE_POINTER_CLEANUP_FUNC(Plan, plan_unref);
 PlanModule *plan_find(Plan *p, const char *name);
 int plan_append(Plan *p, PlanModule **ret);
 int plan_add_name(char ***list, const char *name);
+/* Module j comes after module i (i < j; anything else is ignored). */
+int plan_add_after(Plan *p, size_t j, size_t i);

@@ -14,57 +14,83 @@ static void request_arm_timeout(Engine *e);
 
 /* -- waiting on a module ----------------------------------------------------------------------- */
 
-static void request_wait(Module *m, Request *r)
+static void request_wait(Module *m, Request *r, size_t i)
 {
-        r->waiting_on = m;
-        r->module_started = now_usec();
-        LIST_APPEND(wait, m->waiters, r);
+        RequestWait *w = &r->waits[i];
+
+        w->module = m;
+        w->since = now_usec();
+        LIST_APPEND(wait, m->waiters, w);
         m->n_waiters++;
-        m->engine->n_waiting++;
+        if (r->n_waiting++ == 0)
+                m->engine->n_waiting++;
+}
+
+/* Stops waiting for module i; already unlinked from the module's list if detached. */
+static void request_unwait_one(Request *r, size_t i, bool detached)
+{
+        RequestWait *w = &r->waits[i];
+        Module *m = w->module;
+
+        if (!m)
+                return;
+        if (!detached) {
+                LIST_REMOVE(wait, m->waiters, w);
+                m->n_waiters--;
+        }
+        w->module = NULL;
+        if (--r->n_waiting == 0)
+                r->engine->n_waiting--;
 }
 
 static void request_unwait(Request *r)
 {
-        Module *m = r->waiting_on;
-
-        if (!m)
-                return;
-        LIST_REMOVE(wait, m->waiters, r);
-        m->n_waiters--;
-        m->engine->n_waiting--;
-        r->waiting_on = NULL;
+        for (size_t i = 0; r->n_waiting > 0 && i < r->plan->n_modules; i++)
+                request_unwait_one(r, i, false);
 }
 
-/* Hands every waiter on to its next step. The list is detached first: advancing a request can
- * make it wait on this module again (a new load once a going instance is gone) or on another
- * one. */
+static void request_settle(Request *r, size_t i, Outcome outcome, int error, usec_t now)
+{
+        RequestResult *res = &r->results[i];
+
+        res->waited = (uint32_t) (now - r->waits[i].since);
+        res->outcome = outcome;
+        res->error = error;
+        if (outcome == OUTCOME_FAILED)
+                request_fail_module(r, &r->plan->modules[i], error);
+}
+
+/* Hands every waiter on to its next steps. The list is detached first, and the requests advance
+ * only once all of them have their outcome: advancing can make a request wait on this module
+ * again (a new load once a going instance is gone) or on others, or end it. */
 void request_release_waiters(Module *m, Outcome outcome, int error)
 {
-        LIST_HEAD(Request) list = { m->waiters.head, m->waiters.tail };
+        LIST_HEAD(RequestWait) list = { m->waiters.head, m->waiters.tail };
+        LIST_HEAD(Request) advance = {};
         usec_t now = now_usec();
+        RequestWait *w;
         Request *r;
 
         m->waiters.head = m->waiters.tail = NULL;
-        m->engine->n_waiting -= m->n_waiters;
         m->n_waiters = 0;
         m->n_joined = 0;
 
-        while ((r = LIST_POP(wait, list))) {
-                const PlanModule *pm = &r->plan->modules[r->index];
-                RequestResult *res = &r->results[r->index];
+        while ((w = LIST_POP(wait, list))) {
+                size_t i;
 
-                r->waiting_on = NULL;
-                if (outcome == OUTCOME_PENDING) {
-                        /* Not settled: the module is gone; look at it again. */
-                        request_advance(r);
-                        continue;
+                r = w->request;
+                i = (size_t) (w - r->waits);
+                request_unwait_one(r, i, true);
+                /* OUTCOME_PENDING: not settled, the module is gone; look at it again. */
+                if (outcome != OUTCOME_PENDING)
+                        request_settle(r, i, outcome, error, now);
+                if (!r->advancing) {
+                        r->advancing = true;
+                        LIST_APPEND(advance, advance, r);
                 }
-                res->waited = (uint32_t) (now - r->module_started);
-                res->outcome = outcome;
-                res->error = error;
-                if (outcome == OUTCOME_FAILED)
-                        request_fail_module(r, pm, error);
-                r->index++;
+        }
+        while ((r = LIST_POP(advance, advance))) {
+                r->advancing = false;
                 request_advance(r);
         }
 }
@@ -173,129 +199,154 @@ static bool params_match(const Module *m, const PlanModule *pm)
         return pm->parameters[0] == '\0' || strcmp(m->params ?: "", pm->parameters) == 0;
 }
 
+/* Whether module i may start: the modules it comes after (plan.h) have settled. */
+static bool request_module_ready(const Request *r, size_t i)
+{
+        const PlanModule *pm = &r->plan->modules[i];
+
+        if (!r->plan->ordered)
+                return i == 0 || r->results[i - 1].outcome != OUTCOME_PENDING;
+        for (uint32_t k = 0; k < pm->n_after; k++)
+                if (r->results[pm->after[k]].outcome == OUTCOME_PENDING)
+                        return false;
+        return true;
+}
+
+/* One step for module i: settled at once (live, remembered failure, skipped…), or waited on
+ * (a load joined or started, someone else's instance). -ENOMEM ends the request. */
+static int request_step(Request *r, size_t i)
+{
+        const PlanModule *pm = &r->plan->modules[i];
+        RequestResult *res = &r->results[i];
+        Engine *e = r->engine;
+        Module *m, *other;
+        int k;
+
+        request_unmark(r, i);
+        if ((plan_module_groups(pm) & ~r->failed_groups) == 0) {
+                /* Every match that needs it lost a hard module before it. */
+                res->outcome = OUTCOME_SKIPPED;
+                return 0;
+        }
+        m = module_get(e, pm->name, true);
+        if (!m) {
+                res->outcome = OUTCOME_FAILED;
+                res->error = -ENOMEM;
+                return -ENOMEM;
+        }
+        if (!res->counted) {
+                res->counted = true;
+                m->requests++;
+                e->stats.module_requests++;
+        }
+        module_expire_failure(m);
+
+        switch (m->state) {
+        case MODULE_LIVE:
+                res->outcome = OUTCOME_ALREADY_LOADED;
+                res->params_applied = params_match(m, pm);
+                e->stats.answered_live++;
+                return 0;
+
+        case MODULE_FAILED:
+                res->outcome = OUTCOME_FAILED;
+                res->error = m->error;
+                res->from_memory = true;
+                m->answered_from_memory++;
+                e->stats.answered_failure_cache++;
+                request_fail_module(r, pm, m->error);
+                return 0;
+
+        case MODULE_LOADING:
+                if (!m->job)
+                        break; /* waiting-deps: whoever gets here first loads it */
+                if (!request_may_join(r, m)) {
+                        res->outcome = OUTCOME_IN_PROGRESS;
+                        return 0;
+                }
+                res->coalesced = COALESCED_BY_NAME;
+                res->params_applied = params_match(m, pm);
+                m->coalesced++;
+                m->n_joined++;
+                e->stats.coalesced_by_name++;
+                engine_emit(e, ENGINE_EVENT_COALESCE, m->name, 0, COALESCED_BY_NAME);
+                request_wait(m, r, i);
+                return 0;
+
+        case MODULE_COMING:
+                if (r->flags & ENGINE_REQUEST_FROM_KERNEL) {
+                        res->outcome = OUTCOME_IN_PROGRESS;
+                        return 0;
+                }
+                _fallthrough_;
+        case MODULE_GOING:
+                res->params_applied = params_match(m, pm);
+                e->stats.waited_foreign++;
+                request_wait(m, r, i);
+                module_poll(m);
+                return 0;
+
+        default:
+                break;
+        }
+
+        /* Nothing under this name: the same file may be in use under another name. */
+        other = pm->ino != 0 ? hashmap_get(e->by_inode, &(InodeKey){ pm->dev, pm->ino }) : NULL;
+        if (other && other != m && other->state == MODULE_LIVE) {
+                res->outcome = OUTCOME_ALREADY_LOADED;
+                res->coalesced = COALESCED_BY_INODE;
+                res->params_applied = params_match(other, pm);
+                e->stats.answered_live++;
+                return 0;
+        }
+        if (other && other != m && other->state == MODULE_LOADING && other->job) {
+                if (!request_may_join(r, other)) {
+                        res->outcome = OUTCOME_IN_PROGRESS;
+                        return 0;
+                }
+                res->coalesced = COALESCED_BY_INODE;
+                res->params_applied = params_match(other, pm);
+                other->coalesced++;
+                other->n_joined++;
+                e->stats.coalesced_by_inode++;
+                engine_emit(e, ENGINE_EVENT_COALESCE, other->name, 0, COALESCED_BY_INODE);
+                request_wait(other, r, i);
+                return 0;
+        }
+
+        k = module_start_load(m, pm, r->flags & ENGINE_REQUEST_FROM_KERNEL);
+        if (k < 0) {
+                res->outcome = OUTCOME_FAILED;
+                res->error = k;
+                request_fail_module(r, pm, k);
+                return 0;
+        }
+        res->params_applied = true;
+        request_wait(m, r, i);
+        return 0;
+}
+
+/* Takes every step the plan allows now, in plan order: a module whose predecessors settle in
+ * this pass is reached in this pass too, since they come before it. The request ends when every
+ * module has settled. */
 static void request_advance(Request *r)
 {
-        Engine *e = r->engine;
+        bool done = true;
 
-        while (r->index < r->plan->n_modules) {
-                const PlanModule *pm = &r->plan->modules[r->index];
-                RequestResult *res = &r->results[r->index];
-                Module *m, *other;
-                int k;
-
-                request_unmark(r, r->index);
-                if ((plan_module_groups(pm) & ~r->failed_groups) == 0) {
-                        /* Every match that needs it lost a hard module before it. */
-                        res->outcome = OUTCOME_SKIPPED;
-                        r->index++;
+        for (size_t i = 0; i < r->plan->n_modules; i++) {
+                if (r->results[i].outcome != OUTCOME_PENDING || r->waits[i].module)
+                        continue;
+                if (!request_module_ready(r, i)) {
+                        done = false;
                         continue;
                 }
-                m = module_get(e, pm->name, true);
-                if (!m) {
-                        res->outcome = OUTCOME_FAILED;
-                        res->error = -ENOMEM;
-                        return request_finish(r, -ENOMEM, pm->name);
-                }
-                if (res->outcome == OUTCOME_PENDING && !res->counted) {
-                        res->counted = true;
-                        m->requests++;
-                        e->stats.module_requests++;
-                }
-                module_expire_failure(m);
-
-                switch (m->state) {
-                case MODULE_LIVE:
-                        res->outcome = OUTCOME_ALREADY_LOADED;
-                        res->params_applied = params_match(m, pm);
-                        e->stats.answered_live++;
-                        r->index++;
-                        continue;
-
-                case MODULE_FAILED:
-                        res->outcome = OUTCOME_FAILED;
-                        res->error = m->error;
-                        res->from_memory = true;
-                        m->answered_from_memory++;
-                        e->stats.answered_failure_cache++;
-                        request_fail_module(r, pm, m->error);
-                        r->index++;
-                        continue;
-
-                case MODULE_LOADING:
-                        if (!m->job)
-                                break; /* waiting-deps: whoever gets here first loads it */
-                        if (!request_may_join(r, m)) {
-                                res->outcome = OUTCOME_IN_PROGRESS;
-                                r->index++;
-                                continue;
-                        }
-                        res->coalesced = COALESCED_BY_NAME;
-                        res->params_applied = params_match(m, pm);
-                        m->coalesced++;
-                        m->n_joined++;
-                        e->stats.coalesced_by_name++;
-                        engine_emit(e, ENGINE_EVENT_COALESCE, m->name, 0, COALESCED_BY_NAME);
-                        request_wait(m, r);
-                        return;
-
-                case MODULE_COMING:
-                        if (r->flags & ENGINE_REQUEST_FROM_KERNEL) {
-                                res->outcome = OUTCOME_IN_PROGRESS;
-                                r->index++;
-                                continue;
-                        }
-                        _fallthrough_;
-                case MODULE_GOING:
-                        res->params_applied = params_match(m, pm);
-                        e->stats.waited_foreign++;
-                        request_wait(m, r);
-                        module_poll(m);
-                        return;
-
-                default:
-                        break;
-                }
-
-                /* Nothing under this name: the same file may be in use under another name. */
-                other = pm->ino != 0 ? hashmap_get(e->by_inode, &(InodeKey){ pm->dev, pm->ino })
-                                     : NULL;
-                if (other && other != m && other->state == MODULE_LIVE) {
-                        res->outcome = OUTCOME_ALREADY_LOADED;
-                        res->coalesced = COALESCED_BY_INODE;
-                        res->params_applied = params_match(other, pm);
-                        e->stats.answered_live++;
-                        r->index++;
-                        continue;
-                }
-                if (other && other != m && other->state == MODULE_LOADING && other->job) {
-                        if (!request_may_join(r, other)) {
-                                res->outcome = OUTCOME_IN_PROGRESS;
-                                r->index++;
-                                continue;
-                        }
-                        res->coalesced = COALESCED_BY_INODE;
-                        res->params_applied = params_match(other, pm);
-                        other->coalesced++;
-                        other->n_joined++;
-                        e->stats.coalesced_by_inode++;
-                        engine_emit(e, ENGINE_EVENT_COALESCE, other->name, 0, COALESCED_BY_INODE);
-                        request_wait(other, r);
-                        return;
-                }
-
-                k = module_start_load(m, pm, r->flags & ENGINE_REQUEST_FROM_KERNEL);
-                if (k < 0) {
-                        res->outcome = OUTCOME_FAILED;
-                        res->error = k;
-                        request_fail_module(r, pm, k);
-                        r->index++;
-                        continue;
-                }
-                res->params_applied = true;
-                request_wait(m, r);
-                return;
+                if (request_step(r, i) < 0)
+                        return request_finish(r, -ENOMEM, r->plan->modules[i].name);
+                if (r->results[i].outcome == OUTCOME_PENDING)
+                        done = false;
         }
-        request_finish(r, r->error, r->failed_module);
+        if (done && r->n_waiting == 0)
+                request_finish(r, r->error, r->failed_module);
 }
 
 void request_free(Request *r)
@@ -303,7 +354,7 @@ void request_free(Request *r)
         Engine *e = r->engine;
 
         request_unwait(r);
-        for (size_t i = r->index; i < r->plan->n_modules; i++)
+        for (size_t i = 0; i < r->plan->n_modules; i++)
                 request_unmark(r, i);
         if (r->in_pending) {
                 LIST_REMOVE(pending, e->pending, r);
@@ -315,6 +366,7 @@ void request_free(Request *r)
         }
         e->n_requests--;
         plan_unref(r->plan);
+        free(r->waits);
         free(r);
 }
 
@@ -329,14 +381,14 @@ static void request_finish(Request *r, int error, const char *module)
         }
         r->error = error;
         r->failed_module = module;
+        request_unwait(r);
         if (error < 0) {
-                for (size_t i = r->index + 1; i < r->plan->n_modules; i++)
+                for (size_t i = 0; i < r->plan->n_modules; i++)
                         if (r->results[i].outcome == OUTCOME_PENDING)
                                 r->results[i].outcome = OUTCOME_SKIPPED;
                 e->stats.requests_failed++;
         }
         e->stats.requests_done++;
-        request_unwait(r);
         if (r->done)
                 r->done(r, r->userdata);
         request_free(r);
@@ -351,6 +403,13 @@ int request_submit(
         r = calloc(1, sizeof(Request) + plan->n_modules * sizeof(RequestResult));
         if (!r)
                 return -ENOMEM;
+        r->waits = calloc(plan->n_modules ?: 1, sizeof(RequestWait));
+        if (!r->waits) {
+                free(r);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < plan->n_modules; i++)
+                r->waits[i].request = r;
         r->engine = e;
         r->flags = flags;
         r->plan = plan_ref(plan);
@@ -418,9 +477,12 @@ usec_t request_age(const Request *r)
 static bool request_should_carry_on(Request *r)
 {
         Engine *e = r->engine;
+        bool more = false;
         Request *o;
 
-        if (r->index + 1 >= r->plan->n_modules || e->n_orphans >= ENGINE_ORPHANS_MAX)
+        for (size_t i = 0; i < r->plan->n_modules && !more; i++)
+                more = r->results[i].outcome == OUTCOME_PENDING && !r->waits[i].module;
+        if (!more || e->n_orphans >= ENGINE_ORPHANS_MAX)
                 return false;
         LIST_FOREACH (pending, o, e->orphans)
                 if (o->plan == r->plan)
@@ -428,16 +490,24 @@ static bool request_should_carry_on(Request *r)
         return true;
 }
 
+/* The first module the request timed out on. */
+static const char *request_timed_out_module(const Request *r)
+{
+        for (size_t i = 0; i < r->plan->n_modules; i++)
+                if (r->results[i].outcome == OUTCOME_TIMED_OUT)
+                        return r->plan->modules[i].name;
+        return NULL;
+}
+
 /* Answers the client "timed out" and keeps the request going, waiting where it waits. */
 static void request_orphan(Request *r)
 {
         Engine *e = r->engine;
-        RequestResult *res = &r->results[r->index];
 
         LIST_REMOVE(pending, e->pending, r);
         r->in_pending = false;
         r->error = -ETIME;
-        r->failed_module = r->plan->modules[r->index].name;
+        r->failed_module = request_timed_out_module(r);
         e->stats.requests_failed++;
         e->stats.requests_done++;
         if (r->done)
@@ -446,8 +516,9 @@ static void request_orphan(Request *r)
         r->userdata = NULL;
         r->error = 0;
         r->failed_module = NULL;
-        res->outcome = OUTCOME_PENDING;
-        res->error = 0;
+        for (size_t i = 0; i < r->plan->n_modules; i++)
+                if (r->results[i].outcome == OUTCOME_TIMED_OUT)
+                        r->results[i] = (RequestResult){ .counted = r->results[i].counted };
         r->orphan = true;
         LIST_APPEND(pending, e->orphans, r);
         e->n_orphans++;
@@ -462,21 +533,26 @@ int request_on_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 
         /* Every request has the same timeout, so the pending list is in deadline order. */
         while ((r = e->pending.head) && r->started + e->config.request_timeout_usec <= now) {
-                const PlanModule *pm = &r->plan->modules[r->index];
-                RequestResult *res = &r->results[r->index];
+                const char *name;
 
-                res->outcome = OUTCOME_TIMED_OUT;
-                res->error = -ETIME;
-                res->waited = (uint32_t) (now - r->module_started);
+                /* Every module it waits for timed out for it. */
+                for (size_t i = 0; i < r->plan->n_modules; i++)
+                        if (r->waits[i].module) {
+                                RequestResult *res = &r->results[i];
+
+                                res->outcome = OUTCOME_TIMED_OUT;
+                                res->error = -ETIME;
+                                res->waited = (uint32_t) (now - r->waits[i].since);
+                        }
+                name = request_timed_out_module(r);
                 e->stats.requests_timed_out++;
-                log_debug("Request for %s timed out after %" PRIu64 " ms.", pm->name,
+                log_debug("Request for %s timed out after %" PRIu64 " ms.", name ?: "?",
                         (now - r->started) / USEC_PER_MSEC);
                 if (request_should_carry_on(r)) {
                         request_orphan(r);
                         continue;
                 }
-                request_unwait(r);
-                request_finish(r, -ETIME, pm->name);
+                request_finish(r, -ETIME, name);
         }
         request_arm_timeout(e);
         return 0;

@@ -1,29 +1,39 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* request.h — a Request walks its plan in order, one module at a time: answered from the table
- * (live, remembered failure), joining a load in flight (by name or by file), or starting one; it
- * waits on at most one Module at a time, linked into that module's waiter list, until the
- * module settles (module-settle.c hands the outcome on). Every request has the same deadline
- * (the engine's request timeout); a timed-out request may carry on with its plan for nobody
- * (an orphan). The engine owns requests until `done` returns or request_cancel(); a waiting
- * request is in the engine's pending list (arrival order, so deadline order). */
+/* request.h — a Request walks its plan: each module is answered from the table (live,
+ * remembered failure), joins a load in flight (by name or by file), or starts one, as soon as the
+ * modules it comes after have settled (plan.h), so independent modules load side by side and a
+ * plan costs its longest chain; a plan without that knowledge is walked one module at a time. A
+ * request waits on any number of Modules at once, through one RequestWait per plan module linked
+ * into that module's waiter list, until they settle (module-settle.c hands the outcome on).
+ * Every request has the same deadline (the engine's request timeout); a timed-out request may
+ * carry on with its plan for nobody (an orphan). The engine owns requests until `done` returns
+ * or request_cancel(); a waiting request is in the engine's pending list (arrival order, so
+ * deadline order). */
 #pragma once
 
 #include "module.h"
 
+struct RequestWait {
+        Request *request;
+        Module *module; /* waited on, or NULL */
+        usec_t since; /* when the request reached this module */
+        LIST_FIELDS(RequestWait, wait);
+};
+
 struct Request {
         Engine *engine;
         Plan *plan;
-        Module *waiting_on;
         RequestDoneFunc done;
         void *userdata;
-        LIST_FIELDS(Request, wait);
         LIST_FIELDS(Request, pending);
+        LIST_FIELDS(Request, advance); /* request_release_waiters()' own list */
         usec_t started;
-        usec_t module_started;
-        uint32_t index;
+        RequestWait *waits; /* one per plan module */
+        uint32_t n_waiting; /* modules waited on now */
         int32_t error;
         bool in_pending;
         bool orphan; /* answered (timed out), carrying on with its plan for nobody */
+        bool advancing; /* in request_release_waiters()' list */
         unsigned flags; /* ENGINE_REQUEST_* */
         uint64_t failed_groups; /* plan groups that lost a hard module */
         const char *failed_module; /* points into plan */

@@ -316,6 +316,68 @@ static int resolver_lookup(Resolver *r, Plan *plan, const char *alias, unsigned 
         return k < 0 ? k : 0;
 }
 
+/* Adds j's `after` edges towards the modules of a kmod list (deps: they before j; !deps: j
+ * before them). */
+static int order_list(Plan *plan, size_t j, struct kmod_list *list, bool before_j)
+{
+        struct kmod_list *l;
+        int k = 0;
+
+        kmod_list_foreach (l, list) {
+                struct kmod_module *d = kmod_module_get_module(l);
+                PlanModule *other = plan_find(plan, kmod_module_get_name(d));
+                size_t i = other ? (size_t) (other - plan->modules) : j;
+
+                if (k >= 0 && other)
+                        k = before_j ? plan_add_after(plan, j, i) : plan_add_after(plan, i, j);
+                kmod_module_unref(d);
+        }
+        return k;
+}
+
+/* The plan's `after` edges (plan.h), from what modprobe's order stands for: a module after its
+ * hard dependencies (modules.dep) and its softdep pre: modules, its softdep post: modules after
+ * it, and an install command after everything before it and before everything after it (it may
+ * run modprobe itself). The order stays modprobe's; only what may overlap is added. */
+static int resolver_order(Resolver *r, Plan *plan)
+{
+        size_t barrier = SIZE_MAX;
+        int k;
+
+        for (size_t j = 0; j < plan->n_modules; j++) {
+                PlanModule *pm = &plan->modules[j];
+                struct kmod_list *deps, *pre = NULL, *post = NULL;
+                struct kmod_module *mod = NULL;
+
+                if (barrier != SIZE_MAX && (k = plan_add_after(plan, j, barrier)) < 0)
+                        return k;
+                if (pm->install_command) {
+                        for (size_t i = 0; i < j; i++)
+                                if ((k = plan_add_after(plan, j, i)) < 0)
+                                        return k;
+                        barrier = j;
+                }
+                k = kmod_module_new_from_name(r->ctx, pm->name, &mod);
+                if (k < 0)
+                        return k;
+                deps = kmod_module_get_dependencies(mod);
+                k = order_list(plan, j, deps, true);
+                kmod_module_unref_list(deps);
+                if (k >= 0 && kmod_module_get_softdeps(mod, &pre, &post) >= 0) {
+                        k = order_list(plan, j, pre, true);
+                        if (k >= 0)
+                                k = order_list(plan, j, post, false);
+                }
+                kmod_module_unref_list(pre);
+                kmod_module_unref_list(post);
+                kmod_module_unref(mod);
+                if (k < 0)
+                        return k;
+        }
+        plan->ordered = true;
+        return 0;
+}
+
 static int cache_key(char kind, char *const *inputs, const char *params, char **ret)
 {
         size_t n = 3 + (params ? strlen(params) : 0);
@@ -390,6 +452,8 @@ static int resolver_resolve(Resolver *r, char kind, char *const *inputs, const c
                 if (k < 0)
                         return k; /* ENOMEM and the like: not worth remembering. */
         }
+        if (error == 0 && (k = resolver_order(r, plan)) < 0)
+                return k;
 
         if (hashmap_size(r->cache) >= RESOLVER_CACHE_MAX)
                 resolver_flush_cache(r);

@@ -1,13 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* modcoalesced-udev — what udev runs for a MODALIAS event instead of its kmod builtin: one Load
- * call to modcoalesced, waited for with a timeout well under udev's 180 s. It reads MODALIAS
- * from the environment (no quoting of argv). If the daemon cannot be reached (within a connect
+/* modcoalesced-udev — what udev runs for a MODALIAS event instead of its kmod builtin: a Load
+ * call to modcoalesced, waited for until a little before udev's own event timeout (udev.conf's
+ * event_timeout=, 180 s by default: event-timeout.c). When the daemon answers TimedOut (its own
+ * request timeout, 50 s) the load is still running: the helper asks again, which joins that
+ * load, and when its own deadline comes with the load still running it says so at notice level
+ * and exits 0: the daemon carries the load on, and a slow load is no failure of the device. It
+ * reads MODALIAS from the environment (no quoting of argv). If the daemon cannot be reached (within a connect
  * deadline), goes away before answering, or answers with an error that comes before any load
  * (it could not resolve the request, or refused it), it runs `modprobe -b` itself: a broken
  * daemon never costs a driver. If the daemon resolved the request, its answer stands: a failed
  * load is never tried a second time here.
  * Exit status: 0 for loaded, already loaded, builtin, blacklisted and no driver (what udev's
- * builtin treats as fine), 1 for a failure the daemon reported, 2 for a bad command line, or
+ * builtin treats as fine) and for a load still running at the deadline, 1 for a failure the
+ * daemon reported, 2 for a bad command line, or
  * modprobe's status after a fallback.
  *
  * It speaks varlink on a plain socket (reply.c) and links nothing but libc: udev pays its
@@ -18,15 +23,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "event-timeout.h"
 #include "log.h"
 #include "modname.h"
 #include "reply.h"
 #include "varlink-idl.h"
 
-#define HELPER_TIMEOUT_SEC_DEFAULT 90
+#define HELPER_TIMEOUT_SEC_MAX 3600
 /* How long connect() may wait for room in the daemon's backlog (65535 connections: full only
  * when the daemon stopped accepting, or is stuck starting) before the fallback. */
 #define HELPER_CONNECT_TIMEOUT_SEC_DEFAULT 5
@@ -34,7 +41,7 @@
 
 static const char *arg_socket = MODCOALESCED_SOCKET;
 static const char *arg_fallback = MODPROBE_PATH;
-static unsigned arg_timeout = HELPER_TIMEOUT_SEC_DEFAULT;
+static unsigned arg_timeout; /* 0: from udev's event timeout */
 static unsigned arg_connect_timeout = HELPER_CONNECT_TIMEOUT_SEC_DEFAULT;
 
 static int fallback(const char *modalias, const char *why)
@@ -48,9 +55,9 @@ static int fallback(const char *modalias, const char *why)
 }
 
 /* The errors of a request that the daemon resolved: a module of its plan failed (LoadFailed) or
- * is still loading (TimedOut), or a name matched nothing (NoSuchModule; a MODALIAS that matches
- * nothing is answered with an empty plan, as udev's builtin does). These stand: a load here
- * would repeat the failure or race the daemon's own. Every other error comes before any load:
+ * is still loading (TimedOut: asked again until the deadline), or a name matched nothing
+ * (NoSuchModule; a MODALIAS that matches nothing is answered with an empty plan, as udev's
+ * builtin does). These stand: a load here would repeat the failure or race the daemon's own. Every other error comes before any load:
  * the daemon could not resolve the request (io.systemd.System from libkmod, say, or
  * InvalidInput), refused it (ShuttingDown, TooManyRequests, PermissionDenied) or does not speak
  * this call (InvalidParameter, MethodNotFound…): the device still needs its driver. */
@@ -93,8 +100,9 @@ static int parse_argv(int argc, char *argv[])
                         arg_fallback = optarg;
                         break;
                 case 't':
-                        if (parse_seconds(optarg, 170, &arg_timeout) < 0)
-                                return log_error_errno(EINVAL, "--timeout takes 1..170 seconds.");
+                        if (parse_seconds(optarg, HELPER_TIMEOUT_SEC_MAX, &arg_timeout) < 0)
+                                return log_error_errno(EINVAL, "--timeout takes 1..%u seconds.",
+                                        HELPER_TIMEOUT_SEC_MAX);
                         break;
                 case 'c':
                         if (parse_seconds(optarg, HELPER_CONNECT_TIMEOUT_SEC_MAX,
@@ -109,13 +117,23 @@ static int parse_argv(int argc, char *argv[])
         return optind < argc ? log_error_errno(EINVAL, "No positional arguments.") : 0;
 }
 
+static unsigned seconds_left(const struct timespec *deadline)
+{
+        struct timespec now;
+        long long ms;
+
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        ms = (deadline->tv_sec - now.tv_sec) * 1000LL + (deadline->tv_nsec - now.tv_nsec) / 1000000;
+        return ms <= 0 ? 0 : (unsigned) ((ms + 999) / 1000);
+}
+
 int main(int argc, char *argv[])
 {
-        _cleanup_free_ char *req = NULL, *reply = NULL;
         const char *modalias = getenv("MODALIAS"), *reason = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        size_t n, reply_size = 0;
-        char error[256];
+        _cleanup_free_ char *req = NULL;
+        struct timespec deadline, round_end;
+        unsigned budget, rounds = 0;
+        size_t n;
         int k;
 
         log_setup("modcoalesced-udev");
@@ -129,29 +147,53 @@ int main(int argc, char *argv[])
         req = reply_format_load(modalias, &n);
         if (!req)
                 return log_oom(), EXIT_FAILURE;
+        budget = arg_timeout ?: udev_event_budget_sec(udev_event_timeout_sec(NULL));
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
+        deadline.tv_sec += budget;
 
-        fd = reply_connect_timeout(arg_socket, arg_connect_timeout);
-        if (fd == -EAGAIN)
-                return fallback(modalias, "modcoalesced did not accept the connection in time");
-        if (fd < 0)
-                return fallback(modalias, "modcoalesced is not reachable");
-        k = reply_exchange(fd, req, n, arg_timeout, &reply, &reply_size);
-        if (k == -ETIMEDOUT) {
-                /* The daemon has the request and a load may be running: never a second one. */
-                log_error("%s: no answer from modcoalesced within %u s.", modalias, arg_timeout);
-                return EXIT_FAILURE;
+        for (;;) {
+                _cleanup_free_ char *reply = NULL;
+                _cleanup_close_ int fd = -EBADF;
+                size_t reply_size = 0;
+                unsigned left = seconds_left(&deadline);
+                char error[256];
+
+                if (left == 0)
+                        break;
+                clock_gettime(CLOCK_MONOTONIC, &round_end);
+                round_end.tv_sec += 1;
+                fd = reply_connect_timeout(arg_socket, arg_connect_timeout);
+                if (fd == -EAGAIN)
+                        return fallback(
+                                modalias, "modcoalesced did not accept the connection in time");
+                if (fd < 0)
+                        return fallback(modalias, "modcoalesced is not reachable");
+                k = reply_exchange(fd, req, n, left, &reply, &reply_size);
+                if (k == -ETIMEDOUT)
+                        break; /* The daemon has the request and a load runs: never a second. */
+                if (k < 0)
+                        return fallback(modalias, "modcoalesced went away before answering");
+                k = reply_error_id(reply, reply_size, error, sizeof(error));
+                if (k < 0) {
+                        log_error("%s: malformed answer from modcoalesced.", modalias);
+                        return EXIT_FAILURE;
+                }
+                if (k == 0)
+                        return EXIT_SUCCESS;
+                if (!error_stands(error))
+                        return fallback(modalias, error);
+                if (strcmp(error, VL_ERROR_TIMED_OUT) != 0) {
+                        log_error("%s: %s", modalias, error);
+                        return EXIT_FAILURE;
+                }
+                /* Still loading: ask again, which joins the load in flight (not more than once
+                 * a second, whatever answers TimedOut). */
+                rounds++;
+                if (seconds_left(&round_end) > 0)
+                        (void) clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &round_end, NULL);
         }
-        if (k < 0)
-                return fallback(modalias, "modcoalesced went away before answering");
-        k = reply_error_id(reply, reply_size, error, sizeof(error));
-        if (k < 0) {
-                log_error("%s: malformed answer from modcoalesced.", modalias);
-                return EXIT_FAILURE;
-        }
-        if (k == 0)
-                return EXIT_SUCCESS;
-        if (!error_stands(error))
-                return fallback(modalias, error);
-        log_error("%s: %s", modalias, error);
-        return EXIT_FAILURE;
+        log_notice("%s: still loading after %u s (udev's event timeout is near, %u answer%s "
+                   "TimedOut); modcoalesced carries the load on.",
+                modalias, budget, rounds, rounds == 1 ? "" : "s");
+        return EXIT_SUCCESS;
 }
