@@ -70,6 +70,14 @@ static int fakedir_run_init(Kernel *k, const char *name)
 
         while (fakedir_exists(k, "hold", name))
                 usleep(5000);
+        snprintf(path, sizeof(path), "%s/delay/%s", dir_of(k), name);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+                n = read(fd, buf, sizeof(buf) - 1);
+                close(fd);
+                buf[n > 0 ? n : 0] = '\0';
+                usleep((useconds_t) (atoi(buf) > 0 ? atoi(buf) : 0) * 1000);
+        }
 
         snprintf(path, sizeof(path), "%s/fail/%s", dir_of(k), name);
         fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -192,7 +200,7 @@ static const KernelOps fakedir_ops = {
 
 Kernel *kernel_fakedir_new(const char *dir)
 {
-        static const char *const subs[] = { "live", "hold", "fail", "coming" };
+        static const char *const subs[] = { "live", "hold", "fail", "coming", "delay" };
         FakeDir *f = calloc(1, sizeof(*f));
         char path[4096];
 

@@ -5,6 +5,7 @@
  *   DIR/compression   the format the "kernel" decompresses itself ("xz", "zstd"); absent: none
  *   DIR/live/NAME     the module is live; created atomically by a successful load
  *   DIR/hold/NAME     loads of NAME wait while this file exists, in the module's init
+ *   DIR/delay/NAME    the module's init takes the milliseconds this file holds (a slow init)
  *   DIR/coming/NAME   a load of NAME is in its init (held, say): the state reads "coming", as
  *                     /sys/module/NAME/initstate does; the daemon's startup scan does not list it
  *   DIR/fail/NAME     loads of NAME fail with the errno number this file holds, as the module's
