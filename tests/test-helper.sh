@@ -138,6 +138,18 @@ grep -q "mctest:x9: still loading after 3 s (.*, [2-3] answers TimedOut)" "$tmp/
         fail "TimedOut: $(cat "$tmp/helper.err")"
 ok "TimedOut: asked again at most once a second until the deadline, then status 0, no fallback"
 
+# -- a device gone before udev handled its event: 81-modcoalesced.rules found no uevent file -----
+rc=0
+env -u MODALIAS DEVPATH=/devices/platform/mc-gone.0 "$helper" --socket "$tmp/none" \
+        --fallback "$here/fake-modprobe.sh" 2>"$tmp/helper.err" || rc=$?
+[ "$rc" = 0 ] && grep -q "/devices/platform/mc-gone.0: gone before udev handled its event" "$tmp/helper.err" ||
+        fail "gone device: status $rc: $(cat "$tmp/helper.err")"
+rc=0
+MODALIAS= DEVPATH=/devices/virtual "$helper" --socket "$tmp/none" 2>"$tmp/helper.err" || rc=$?
+[ "$rc" = 2 ] && grep -q "No valid MODALIAS" "$tmp/helper.err" ||
+        fail "no MODALIAS, device there: status $rc: $(cat "$tmp/helper.err")"
+ok "no MODALIAS: status 0 when the device is gone from /sys (nothing to drive), 2 when it is there"
+
 # -- connect() to a socket that takes no connections --------------------------------------------
 # A listener with a backlog of 0 that never accepts, filled: connect() would block for good.
 full_sock="$tmp/full.sock"

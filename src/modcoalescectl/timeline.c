@@ -75,7 +75,7 @@ static double sec(uint64_t usec)
 
 static void format_bytes(uint64_t b, char *buf, size_t size)
 {
-        if (b >= 1024 * 1024)
+        if (b >= UINT64_C(1024) * 1024)
                 snprintf(buf, size, "%.1fM", (double) b / (1024.0 * 1024.0));
         else if (b >= 1024)
                 snprintf(buf, size, "%.1fK", (double) b / 1024.0);
@@ -183,8 +183,8 @@ static void svg_write(FILE *f, const Row *rows, size_t n, uint64_t dropped)
                 "worker; dark: reading, decompressing, in the kernel. Green loaded, grey already "
                 "loaded, red failed, amber someone else's instance.</text>\n",
                 SVG_LEFT);
-        for (double t = 0; n > 0 && t <= span + tick / 2; t += tick) {
-                double x = SVG_LEFT + t * scale;
+        for (unsigned i = 0; n > 0 && (double) i * tick <= span + tick / 2; i++) {
+                double t = (double) i * tick, x = SVG_LEFT + t * scale;
 
                 fprintf(f,
                         "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"#dddddd\"/>\n"
@@ -248,12 +248,16 @@ int verb_timeline(const CtlOptions *o)
                 print_table(rows, n, json_num(reply, "dropped"));
                 return 0;
         }
-        f = strcmp(o->svg, "-") == 0 ? stdout : fopen(o->svg, "we");
+        if (strcmp(o->svg, "-") == 0) {
+                svg_write(stdout, rows, n, json_num(reply, "dropped"));
+                return fflush(stdout) == 0 ? 0 : log_error_errno(EIO, "Cannot write the SVG.");
+        }
+        f = fopen(o->svg, "we");
         if (!f)
                 return log_error_errno(errno, "Cannot write %s: %m", o->svg);
         svg_write(f, rows, n, json_num(reply, "dropped"));
         k = fflush(f) != 0 || ferror(f) ? -EIO : 0;
-        if (f != stdout && fclose(f) != 0 && k == 0)
+        if (fclose(f) != 0 && k == 0)
                 k = -errno;
         if (k < 0)
                 return log_error_errno(k, "Cannot write %s: %m", o->svg);

@@ -31,12 +31,12 @@ const char *load_result_to_string(LoadResult r)
         return r >= 0 && r < _LOAD_RESULT_MAX ? result_names[r] : NULL;
 }
 
-LoadResult load_result_from_string(const char *s)
+int load_result_from_string(const char *s)
 {
         for (LoadResult r = 0; s && r < _LOAD_RESULT_MAX; r++)
                 if (strcmp(s, result_names[r]) == 0)
-                        return r;
-        return _LOAD_RESULT_INVALID;
+                        return (int) r;
+        return -EINVAL;
 }
 
 int timeline_new(Timeline **ret, size_t size)
@@ -154,6 +154,7 @@ static bool record_from_json(sd_json_variant *v, LoadRecord *r)
         const char *name, *method;
         uint64_t error;
         bool ok = true;
+        int result;
 
         *r = (LoadRecord){};
         name = field_string(v, "name", sizeof(r->name), &ok);
@@ -162,13 +163,14 @@ static bool record_from_json(sd_json_variant *v, LoadRecord *r)
         r->started = field_unsigned(v, "startedUSec", &ok);
         r->finished = field_unsigned(v, "finishedUSec", &ok);
         r->requesters = (uint32_t) field_unsigned(v, "requesters", &ok);
-        r->result = load_result_from_string(field_string(v, "result", 32, &ok));
+        result = load_result_from_string(field_string(v, "result", 32, &ok));
         r->bytes_read = field_unsigned(v, "bytesRead", &ok);
         r->bytes_decompressed = field_unsigned(v, "bytesDecompressed", &ok);
         error = sd_json_variant_by_key(v, "errno") ? field_unsigned(v, "errno", &ok) : 0;
-        if (!ok || r->result < 0 || modname_validate(name, NULL) < 0 || error > 4095 ||
+        if (!ok || result < 0 || modname_validate(name, NULL) < 0 || error > 4095 ||
                 r->started < r->queued || r->finished < r->started)
                 return false;
+        r->result = (LoadResult) result;
         strcpy(r->name, name);
         strcpy(r->method, method);
         r->error = -(int32_t) error;

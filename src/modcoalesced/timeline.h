@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <systemd/sd-json.h>
 
 #include "cleanup.h"
@@ -17,7 +18,7 @@
 
 #define TIMELINE_MAX 2048u
 /* A saved record is about 300 bytes: a file far beyond the ring's worth is not ours. */
-#define TIMELINE_FILE_MAX (TIMELINE_MAX * 1024u)
+#define TIMELINE_FILE_MAX ((off_t) TIMELINE_MAX * 1024)
 
 typedef enum LoadResult {
         LOAD_RESULT_LOADED,
@@ -26,11 +27,11 @@ typedef enum LoadResult {
         LOAD_RESULT_COMING, /* EEXIST/EBUSY for someone else's instance, still coming up */
         LOAD_RESULT_GOING, /* EBUSY: an instance was going away; loaded again once it is gone */
         _LOAD_RESULT_MAX,
-        _LOAD_RESULT_INVALID = -EINVAL,
 } LoadResult;
 
 const char *load_result_to_string(LoadResult r);
-LoadResult load_result_from_string(const char *s); /* _LOAD_RESULT_INVALID if unknown */
+/* The LoadResult, or -EINVAL. */
+int load_result_from_string(const char *s);
 
 typedef struct LoadRecord {
         char name[MODULE_NAME_MAX + 1];

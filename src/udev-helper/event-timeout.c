@@ -108,9 +108,11 @@ static void read_dropins(const char *root, unsigned *value)
         for (size_t i = 0; i < n; i++) {
                 char path[PATH_MAX], *nl = strchr(names[i], '\n');
 
-                *nl = '\0';
-                snprintf(path, sizeof(path), "%s/%s", nl + 1, names[i]);
-                read_conf(path, value);
+                if (nl) {
+                        *nl = '\0';
+                        snprintf(path, sizeof(path), "%s/%s", nl + 1, names[i]);
+                        read_conf(path, value);
+                }
                 free(names[i]);
         }
 }

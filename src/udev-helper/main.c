@@ -11,8 +11,8 @@
  * daemon never costs a driver. If the daemon resolved the request, its answer stands: a failed
  * load is never tried a second time here.
  * Exit status: 0 for loaded, already loaded, builtin, blacklisted and no driver (what udev's
- * builtin treats as fine) and for a load still running at the deadline, 1 for a failure the
- * daemon reported, 2 for a bad command line, or
+ * builtin treats as fine), for a load still running at the deadline and for a device gone before
+ * udev handled its event (no MODALIAS to read), 1 for a failure the daemon reported, 2 for a bad command line, or
  * modprobe's status after a fallback.
  *
  * It speaks varlink on a plain socket (reply.c) and links nothing but libc: udev pays its
@@ -117,6 +117,17 @@ static int parse_argv(int argc, char *argv[])
         return optind < argc ? log_error_errno(EINVAL, "No positional arguments.") : 0;
 }
 
+/* Whether the device of DEVPATH is gone from /sys. */
+static bool device_gone(const char *devpath)
+{
+        char path[4096];
+
+        if (!devpath || devpath[0] != '/' || strstr(devpath, "/../") ||
+                snprintf(path, sizeof(path), "/sys%s", devpath) >= (int) sizeof(path))
+                return false;
+        return access(path, F_OK) < 0 && errno == ENOENT;
+}
+
 static unsigned seconds_left(const struct timespec *deadline)
 {
         struct timespec now;
@@ -139,6 +150,14 @@ int main(int argc, char *argv[])
         log_setup("modcoalesced-udev");
         if (parse_argv(argc, argv) < 0)
                 return 2;
+        if ((!modalias || !modalias[0]) && device_gone(getenv("DEVPATH"))) {
+                /* 81-modcoalesced.rules reads MODALIAS from the device's uevent file, which went
+                 * with the device: it went before udev got to its event (a DRM driver unregisters
+                 * the firmware's framebuffer device, say). There is no device to drive. */
+                log_info("%s: gone before udev handled its event; nothing to load.",
+                        getenv("DEVPATH"));
+                return EXIT_SUCCESS;
+        }
         if (!modalias || modalias_validate(modalias, &reason) < 0) {
                 log_error("No valid MODALIAS in the environment%s%s.", reason ? ": " : "",
                         reason ?: "");

@@ -24,6 +24,8 @@ awk -v since="$since" '{
 }' $OUT/trace.boot | sort | uniq -c | sort -rn >$OUT/boot-reads
 say "boot mode=$mode modules=$(wc -l <$OUT/lsmod) reads=$(awk '{s += $1} END {print s + 0}' $OUT/boot-reads) files=$(wc -l <$OUT/boot-reads) max_reads_per_file=$(awk 'NR == 1 {print $1 + 0} END {if (NR == 0) print 0}' $OUT/boot-reads)"
 while read -r m; do say "lsmod $m"; done <$OUT/lsmod
+# The firmware's VGA framebuffer device: vga16fb's, gone once a DRM driver (bochs) took over.
+say "sysfb vga-framebuffer.0=$([ -e /sys/bus/platform/devices/vga-framebuffer.0 ] && echo present || echo gone)"
 while read -r c f; do say "bootread $c $f"; done <$OUT/boot-reads
 # The kernel's own request_module() calls during boot: who asked for what.
 grep 'module_request:' $OUT/trace.boot | awk '{ print "bootrequest", $1, $NF, $(NF-2) }' | sort | uniq -c |
