@@ -62,32 +62,36 @@ static void fakedir_set_coming(Kernel *k, const char *name, bool coming)
                 close(fd);
 }
 
-static int fakedir_run_init(Kernel *k, const char *name)
+/* The number DIR/SUB/NAME holds (0 if none or not a number), or -ENOENT without that file. */
+static int fakedir_number(Kernel *k, const char *sub, const char *name)
 {
         char path[4096], buf[16];
-        int fd, error = 0;
         ssize_t n;
+        int fd;
+
+        snprintf(path, sizeof(path), "%s/%s/%s", dir_of(k), sub, name);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -ENOENT;
+        n = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        buf[n > 0 ? n : 0] = '\0';
+        return atoi(buf) > 0 ? atoi(buf) : 0;
+}
+
+static int fakedir_run_init(Kernel *k, const char *name)
+{
+        char path[4096];
+        int fd, v;
 
         while (fakedir_exists(k, "hold", name))
                 usleep(5000);
-        snprintf(path, sizeof(path), "%s/delay/%s", dir_of(k), name);
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd >= 0) {
-                n = read(fd, buf, sizeof(buf) - 1);
-                close(fd);
-                buf[n > 0 ? n : 0] = '\0';
-                usleep((useconds_t) (atoi(buf) > 0 ? atoi(buf) : 0) * 1000);
-        }
-
-        snprintf(path, sizeof(path), "%s/fail/%s", dir_of(k), name);
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd >= 0) {
-                n = read(fd, buf, sizeof(buf) - 1);
-                close(fd);
-                buf[n > 0 ? n : 0] = '\0';
-                error = atoi(buf);
-                return -(error > 0 ? error : EINVAL);
-        }
+        v = fakedir_number(k, "delay", name);
+        if (v > 0)
+                usleep((useconds_t) v * 1000);
+        v = fakedir_number(k, "fail", name);
+        if (v >= 0)
+                return -(v > 0 ? v : EINVAL);
         snprintf(path, sizeof(path), "%s/live/%s", dir_of(k), name);
         fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         if (fd < 0) {
