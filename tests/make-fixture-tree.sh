@@ -51,6 +51,9 @@ blacklist mc_black
 options mc_c level=3
 softdep mc_a pre: mc_soft post: mc_post
 install mc_inst /bin/echo installing mc_inst $CMDLINE_OPTS
+# A CPU's MODALIAS with two matches: features of the CPU, loaded side by side.
+alias cpu:type:mctest* mc_user1
+alias cpu:type:mctest* mc_user2
 CONF
 
 depmod -b "$out/root" "$kver"

@@ -539,16 +539,17 @@ static void test_independent_modules_load_together(void **state)
         harness_done(&h);
 }
 
-/* Two matches of one MODALIAS: the second does not wait for the first, only for the dependency
- * they share; the request ends when both have. */
-static void test_matches_load_side_by_side(void **state)
+/* Two matches of a CPU's MODALIAS: the second does not wait for the first, only for the
+ * dependency they share; the request ends when both have. */
+static void test_cpu_matches_load_side_by_side(void **state)
 {
         _cleanup_(plan_unrefp) Plan *p = NULL;
         Harness h;
 
         harness_init(&h, NULL, COMPRESSION_XZ);
         harness_start(&h);
-        assert_int_equal(resolver_resolve_modalias(h.resolver, "mctest:multi", NULL, &p), 0);
+        assert_int_equal(resolver_resolve_modalias(h.resolver, "cpu:type:mctest", NULL, &p), 0);
+        assert_int_equal(p->n_modules, 3);
         kernel_fake_hold(h.fake, "mc_user1");
         submit(&h, p);
         /* mc_user1 and mc_user2 start once mc_shared is live. */
@@ -562,6 +563,30 @@ static void test_matches_load_side_by_side(void **state)
         run_until(&h, 1);
         assert_int_equal(h.records[0].error, 0);
         assert_int_equal(kernel_fake_counts(h.fake).loads, 3);
+        harness_done(&h);
+}
+
+/* Two drivers matching one device: the second is loaded only once the first has settled, as
+ * udev's builtin does, so that which one binds the device stays modprobe's choice. */
+static void test_device_matches_keep_their_order(void **state)
+{
+        _cleanup_(plan_unrefp) Plan *p = NULL;
+        Harness h;
+
+        harness_init(&h, NULL, COMPRESSION_XZ);
+        harness_start(&h);
+        assert_int_equal(resolver_resolve_modalias(h.resolver, "mctest:multi", NULL, &p), 0);
+        kernel_fake_hold(h.fake, "mc_user1");
+        submit(&h, p);
+        for (int i = 0; i < 400 && !kernel_fake_wait_blocked(h.fake, "mc_user1", 1, 0); i++)
+                run_for(&h, 5 * USEC_PER_MSEC);
+        assert_true(kernel_fake_wait_blocked(h.fake, "mc_user1", 1, 5 * USEC_PER_SEC));
+        run_for(&h, 100 * USEC_PER_MSEC);
+        assert_int_equal(kernel_fake_loads(h.fake, "mc_user2"), 0);
+        kernel_fake_release(h.fake, "mc_user1");
+        run_until(&h, 1);
+        assert_int_equal(h.records[0].error, 0);
+        assert_int_equal(kernel_fake_loads(h.fake, "mc_user2"), 1);
         harness_done(&h);
 }
 
@@ -1566,7 +1591,8 @@ int main(void)
                 cmocka_unit_test(test_matches_are_independent),
                 cmocka_unit_test(test_softdep_failure_ignored),
                 cmocka_unit_test(test_independent_modules_load_together),
-                cmocka_unit_test(test_matches_load_side_by_side),
+                cmocka_unit_test(test_cpu_matches_load_side_by_side),
+                cmocka_unit_test(test_device_matches_keep_their_order),
                 cmocka_unit_test(test_timeout_with_modules_side_by_side),
                 cmocka_unit_test(test_install_command_orders_the_plan),
                 cmocka_unit_test(test_coming_waits_without_insert),

@@ -232,12 +232,12 @@ static bool after(const Plan *p, const char *name, const char *before)
 }
 
 /* What may overlap: a module waits for its hard dependencies and softdep pre: modules, its
- * softdep post: modules wait for it, and nothing else; an install command waits for everything
- * before it, and everything after it waits for it. */
+ * softdep post: modules wait for it, the targets of several matches for the one before (but a
+ * CPU's); an install command waits for everything before it, and everything after it for it. */
 static void test_order_edges(void **state)
 {
         _cleanup_(resolver_freep) Resolver *r = fixture_resolver();
-        _cleanup_(plan_unrefp) Plan *p = NULL, *m = NULL, *i = NULL;
+        _cleanup_(plan_unrefp) Plan *p = NULL, *m = NULL, *c = NULL, *i = NULL;
         char *const names[] = { "mc_a", NULL };
         char *const with_install[] = { "mc_c", "mc_inst", "mc_soft", NULL };
 
@@ -252,10 +252,14 @@ static void test_order_edges(void **state)
         assert_int_equal(find(p, "mc_post")->n_after, 1);
         assert_true(after(p, "mc_post", "mc_a"));
 
-        /* The two matches of an alias need only their shared dependency. */
+        /* Two drivers of one device keep their order; two features of a CPU need only their
+         * shared dependency. */
         assert_int_equal(resolver_resolve_modalias(r, "mctest:multi", NULL, &m), 0);
         assert_true(after(m, "mc_user1", "mc_shared") && after(m, "mc_user2", "mc_shared"));
-        assert_false(after(m, "mc_user2", "mc_user1"));
+        assert_true(after(m, "mc_user2", "mc_user1"));
+        assert_int_equal(resolver_resolve_modalias(r, "cpu:type:mctest", NULL, &c), 0);
+        assert_true(after(c, "mc_user1", "mc_shared") && after(c, "mc_user2", "mc_shared"));
+        assert_false(after(c, "mc_user2", "mc_user1"));
 
         assert_int_equal(resolver_resolve_names(r, with_install, NULL, &i, NULL), 0);
         assert_int_equal(i->n_modules, 3);

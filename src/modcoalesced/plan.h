@@ -5,9 +5,9 @@
  *
  * The order is a topological one, and a request need not follow it step by step: a module may
  * load as soon as the modules it comes `after` have settled (its hard dependencies, its softdep
- * pre: modules, the module it is a softdep post: of, and every module before an install command
- * or before it if it has one), so the independent modules of a plan load side by side and the
- * plan costs its longest chain. A plan built without that knowledge (ordered == false: by hand,
+ * pre: modules, the module it is a softdep post: of, every module before an install command or
+ * before it if it has one, and the target of the match before, except for a CPU's MODALIAS), so
+ * the independent modules of a plan load side by side and the plan costs its longest chain. A plan built without that knowledge (ordered == false: by hand,
  * in tests and tools) is walked one module after the other. */
 #pragma once
 

@@ -338,10 +338,15 @@ static int order_list(Plan *plan, size_t j, struct kmod_list *list, bool before_
 /* The plan's `after` edges (plan.h), from what modprobe's order stands for: a module after its
  * hard dependencies (modules.dep) and its softdep pre: modules, its softdep post: modules after
  * it, and an install command after everything before it and before everything after it (it may
- * run modprobe itself). The order stays modprobe's; only what may overlap is added. */
-static int resolver_order(Resolver *r, Plan *plan)
+ * run modprobe itself). The targets of several matches keep their order too (udev's builtin and
+ * modprobe -a load one match after the other): when two drivers match one device, the first
+ * that registers binds it, so their order decides which, and it must not become a race. Except
+ * with independent_targets, for a CPU's MODALIAS: what it matches are features of the CPU
+ * (kvm_amd, crc32c_intel, aesni_intel…), none binds the CPU device, and a dozen of them load side
+ * by side. The order stays modprobe's; only what may overlap is added. */
+static int resolver_order(Resolver *r, Plan *plan, bool independent_targets)
 {
-        size_t barrier = SIZE_MAX;
+        size_t barrier = SIZE_MAX, last_target = SIZE_MAX;
         int k;
 
         for (size_t j = 0; j < plan->n_modules; j++) {
@@ -351,6 +356,12 @@ static int resolver_order(Resolver *r, Plan *plan)
 
                 if (barrier != SIZE_MAX && (k = plan_add_after(plan, j, barrier)) < 0)
                         return k;
+                if (pm->target && !independent_targets) {
+                        if (last_target != SIZE_MAX &&
+                                (k = plan_add_after(plan, j, last_target)) < 0)
+                                return k;
+                        last_target = j;
+                }
                 if (pm->install_command) {
                         for (size_t i = 0; i < j; i++)
                                 if ((k = plan_add_after(plan, j, i)) < 0)
@@ -452,7 +463,9 @@ static int resolver_resolve(Resolver *r, char kind, char *const *inputs, const c
                 if (k < 0)
                         return k; /* ENOMEM and the like: not worth remembering. */
         }
-        if (error == 0 && (k = resolver_order(r, plan)) < 0)
+        if (error == 0 &&
+                (k = resolver_order(r, plan, kind == 'A' && strncmp(inputs[0], "cpu:", 4) == 0)) <
+                        0)
                 return k;
 
         if (hashmap_size(r->cache) >= RESOLVER_CACHE_MAX)
