@@ -3,11 +3,19 @@
  * (a wire error is printed and becomes -EIO), and read the fields of its JSON reply. */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <systemd/sd-json.h>
 #include <systemd/sd-varlink.h>
 
-#include "verbs.h"
+/* The command line, as every verb that talks to the daemon reads it. */
+typedef struct CtlOptions {
+        bool json;
+        const char *socket;
+        const char *parameters;
+        bool modalias;
+        const char *svg; /* timeline: draw to this file ("-": stdout) */
+} CtlOptions;
 
 /* Visits the elements of a JSON array (none if it is not one). `i` is the name the loop
  * declares, which cannot be parenthesised. NOLINTBEGIN(bugprone-macro-parentheses) */

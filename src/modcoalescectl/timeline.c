@@ -14,6 +14,7 @@
 #include "daemon-call.h"
 #include "log.h"
 #include "varlink-idl.h"
+#include "verbs.h"
 
 typedef struct Row {
         const char *name, *method, *result, *errno_name;

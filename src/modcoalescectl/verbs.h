@@ -2,15 +2,7 @@
 /* verbs.h — modcoalescectl's verbs that talk to the daemon over varlink. */
 #pragma once
 
-#include <stdbool.h>
-
-typedef struct CtlOptions {
-        bool json;
-        const char *socket;
-        const char *parameters;
-        bool modalias;
-        const char *svg; /* timeline: draw to this file ("-": stdout) */
-} CtlOptions;
+#include "daemon-call.h"
 
 int verb_load(const CtlOptions *o, char *const *inputs);
 int verb_in_flight(const CtlOptions *o);

@@ -199,6 +199,29 @@ static bool params_match(const Module *m, const PlanModule *pm)
         return pm->parameters[0] == '\0' || strcmp(m->params ?: "", pm->parameters) == 0;
 }
 
+/* Module i joins m's load in flight (m is the module itself, or by inode another name of its
+ * file), unless the kernel's request may not wait for it (request_may_join). */
+static void request_join(Request *r, size_t i, Module *m, Coalesced by)
+{
+        RequestResult *res = &r->results[i];
+        Engine *e = r->engine;
+
+        if (!request_may_join(r, m)) {
+                res->outcome = OUTCOME_IN_PROGRESS;
+                return;
+        }
+        res->coalesced = by;
+        res->params_applied = params_match(m, &r->plan->modules[i]);
+        m->coalesced++;
+        m->n_joined++;
+        if (by == COALESCED_BY_NAME)
+                e->stats.coalesced_by_name++;
+        else
+                e->stats.coalesced_by_inode++;
+        engine_emit(e, ENGINE_EVENT_COALESCE, m->name, 0, by);
+        request_wait(m, r, i);
+}
+
 /* Whether module i may start: the modules it comes after (plan.h) have settled. */
 static bool request_module_ready(const Request *r, size_t i)
 {
@@ -260,17 +283,7 @@ static int request_step(Request *r, size_t i)
         case MODULE_LOADING:
                 if (!m->job)
                         break; /* waiting-deps: whoever gets here first loads it */
-                if (!request_may_join(r, m)) {
-                        res->outcome = OUTCOME_IN_PROGRESS;
-                        return 0;
-                }
-                res->coalesced = COALESCED_BY_NAME;
-                res->params_applied = params_match(m, pm);
-                m->coalesced++;
-                m->n_joined++;
-                e->stats.coalesced_by_name++;
-                engine_emit(e, ENGINE_EVENT_COALESCE, m->name, 0, COALESCED_BY_NAME);
-                request_wait(m, r, i);
+                request_join(r, i, m, COALESCED_BY_NAME);
                 return 0;
 
         case MODULE_COMING:
@@ -300,17 +313,7 @@ static int request_step(Request *r, size_t i)
                 return 0;
         }
         if (other && other != m && other->state == MODULE_LOADING && other->job) {
-                if (!request_may_join(r, other)) {
-                        res->outcome = OUTCOME_IN_PROGRESS;
-                        return 0;
-                }
-                res->coalesced = COALESCED_BY_INODE;
-                res->params_applied = params_match(other, pm);
-                other->coalesced++;
-                other->n_joined++;
-                e->stats.coalesced_by_inode++;
-                engine_emit(e, ENGINE_EVENT_COALESCE, other->name, 0, COALESCED_BY_INODE);
-                request_wait(other, r, i);
+                request_join(r, i, other, COALESCED_BY_INODE);
                 return 0;
         }
 
