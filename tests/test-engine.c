@@ -823,6 +823,50 @@ static void test_kernel_requests_do_not_wait(void **state)
         harness_done(&h);
 }
 
+/* The same kernel request asked again after TimedOut (the shim's waitedBefore): it waited for
+ * the load before the init ran, so it is not asking from inside it, and it waits for the coming
+ * module, ours or someone else's, instead of being told yes before the module is there. */
+static void test_kernel_request_asked_again_waits(void **state)
+{
+        _cleanup_(plan_unrefp) Plan *p = NULL, *q = NULL;
+        const unsigned again = ENGINE_REQUEST_FROM_KERNEL | ENGINE_REQUEST_WAITED_BEFORE;
+        Request *r = NULL;
+        Harness h;
+
+        harness_init(&h, NULL, COMPRESSION_XZ);
+        kernel_fake_set_state(h.fake, "mc_b", KERNEL_MODULE_COMING);
+        harness_start(&h);
+        p = plan_for(&h, "mc_c");
+        kernel_fake_hold(h.fake, "mc_c");
+        submit(&h, p);
+        assert_true(kernel_fake_wait_blocked(h.fake, "mc_c", 1, 5 * USEC_PER_SEC));
+        assert_int_equal(engine_submit_full(h.engine, p, resolver_generation(h.resolver), again,
+                                 on_done, &h, &r),
+                0);
+        assert_non_null(r);
+        q = plan_single("mc_b", fixture_path("mc_b.ko.zst"), NULL);
+        assert_int_equal(engine_submit_full(h.engine, q, resolver_generation(h.resolver), again,
+                                 on_done, &h, &r),
+                0);
+        run_for(&h, 50 * USEC_PER_MSEC);
+        assert_int_equal(h.n_records, 0);
+
+        kernel_fake_release(h.fake, "mc_c");
+        run_until(&h, 2);
+        for (size_t i = 0; i < 2; i++) {
+                assert_int_equal(h.records[i].error, 0);
+                assert_int_equal(result_of(&h.records[i], 0)->outcome, OUTCOME_LOADED);
+        }
+        kernel_fake_set_state(h.fake, "mc_b", KERNEL_MODULE_LIVE);
+        engine_module_event(h.engine, "mc_b", KERNEL_MODULE_LIVE);
+        run_until(&h, 3);
+        assert_int_equal(h.records[2].error, 0);
+        assert_int_equal(result_of(&h.records[2], 0)->outcome, OUTCOME_ALREADY_LOADED);
+        assert_int_equal(kernel_fake_loads(h.fake, "mc_c"), 1);
+        assert_int_equal(kernel_fake_loads(h.fake, "mc_b"), 0);
+        harness_done(&h);
+}
+
 /* The kernel asking for a module whose dependency is in the kernel, as udev's storm and the
  * kernel's own requests do at once (the VM's deb1 waves): while the dependency is not formed
  * yet (no init runs, nothing in /sys/module), the request waits for its load as stock modprobe's
@@ -1088,6 +1132,66 @@ static void test_failure_memory(void **state)
         run_until(&h, 202);
         assert_false(result_of(&h.records[201], 0)->from_memory);
         assert_int_equal(kernel_fake_loads(h.fake, "mc_fail"), 2);
+        harness_done(&h);
+}
+
+/* A failure is remembered while a request told of it still runs, and for the window after the
+ * last of them ends: a per-CPU plan waiting for a slow module outlives the window, its clients
+ * are answered TimedOut and ask again, and the failing module is not tried again in that storm. */
+static void test_failure_memory_lasts_while_its_requests_run(void **state)
+{
+        _cleanup_(plan_unrefp) Plan *p = NULL;
+        EngineConfig config = { .failure_memory_usec = 300 * USEC_PER_MSEC,
+                .request_timeout_usec = 1000 * USEC_PER_MSEC };
+        size_t user2;
+        Harness h;
+
+        harness_init(&h, &config, COMPRESSION_XZ);
+        harness_start(&h);
+        assert_int_equal(resolver_resolve_modalias(h.resolver, "cpu:type:mctest", NULL, &p), 0);
+        user2 = index_of(p, "mc_user2");
+        kernel_fake_set_result(h.fake, "mc_user2", -ENODEV);
+        kernel_fake_hold(h.fake, "mc_user1");
+        submit_n(&h, p, 5);
+        /* mc_user2 fails at once; the window passes while the requests wait for mc_user1,
+         * until their deadline answers them. */
+        run_until(&h, 5);
+        assert_int_equal(kernel_fake_loads(h.fake, "mc_user2"), 1);
+        for (size_t i = 0; i < 5; i++) {
+                assert_int_equal(h.records[i].error, -ETIME);
+                assert_int_equal(result_of(&h.records[i], user2)->outcome, OUTCOME_FAILED);
+        }
+
+        /* Their clients ask again at once: from memory, no second attempt. */
+        run_for(&h, 20 * USEC_PER_MSEC);
+        submit_n(&h, p, 5);
+        run_for(&h, 20 * USEC_PER_MSEC);
+        assert_int_equal(kernel_fake_loads(h.fake, "mc_user2"), 1);
+        assert_int_equal(engine_stats(h.engine).answered_failure_cache, 5);
+
+        /* While they wait for the slow module, the memory holds, however long. */
+        run_for(&h, 400 * USEC_PER_MSEC);
+        assert_int_equal(h.n_records, 5);
+        submit(&h, p);
+        run_for(&h, 20 * USEC_PER_MSEC);
+        assert_int_equal(kernel_fake_loads(h.fake, "mc_user2"), 1);
+        assert_int_equal(engine_stats(h.engine).answered_failure_cache, 6);
+
+        /* The slow module loads, every request ends; within the window after that, still
+         * remembered; once it has passed with nobody told, tried again. */
+        kernel_fake_release(h.fake, "mc_user1");
+        for (int i = 0; i < 200 && engine_n_requests(h.engine) > 0; i++)
+                run_for(&h, 5 * USEC_PER_MSEC);
+        assert_int_equal(engine_n_requests(h.engine), 0);
+        submit(&h, p);
+        run_until(&h, 12);
+        assert_true(result_of(&h.records[11], user2)->from_memory);
+        usleep(350 * 1000);
+        submit(&h, p);
+        run_until(&h, 13);
+        assert_false(result_of(&h.records[12], user2)->from_memory);
+        assert_int_equal(kernel_fake_loads(h.fake, "mc_user2"), 2);
+        assert_int_equal(kernel_fake_loads(h.fake, "mc_user1"), 1);
         harness_done(&h);
 }
 
@@ -1601,10 +1705,12 @@ int main(void)
                 cmocka_unit_test(test_ebusy_while_going_waits_then_loads),
                 cmocka_unit_test(test_live_module_costs_nothing),
                 cmocka_unit_test(test_kernel_requests_do_not_wait),
+                cmocka_unit_test(test_kernel_request_asked_again_waits),
                 cmocka_unit_test(test_kernel_request_waits_for_unformed_dependency),
                 cmocka_unit_test(test_nested_request_module),
                 cmocka_unit_test(test_nested_request_joins_queued_load),
                 cmocka_unit_test(test_failure_memory),
+                cmocka_unit_test(test_failure_memory_lasts_while_its_requests_run),
                 cmocka_unit_test(test_failure_memory_dropped_on_resources_change),
                 cmocka_unit_test(test_cancelled_waiter),
                 cmocka_unit_test(test_timeout_and_late_completion),

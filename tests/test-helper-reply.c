@@ -122,6 +122,25 @@ static void test_format_kernel_load(void **state)
         req = reply_format_kernel_load("fs-xfs", &n);
         p = load_parameters(req, n, &v);
         assert_true(flag(p, "fromKernel"));
+        assert_false(flag(p, "waitedBefore"));
+        assert_true(flag(p, "brief"));
+        assert_string_equal(sd_json_variant_string(sd_json_variant_by_index(
+                                    sd_json_variant_by_key(p, "modules"), 0)),
+                "fs-xfs");
+}
+
+/* The same kernel request asked again after TimedOut. */
+static void test_format_kernel_load_again(void **state)
+{
+        _cleanup_(sd_json_variant_unrefp) sd_json_variant *v = NULL;
+        _cleanup_free_ char *req = NULL;
+        sd_json_variant *p;
+        size_t n = 0;
+
+        req = reply_format_kernel_load_again("fs-xfs", &n);
+        p = load_parameters(req, n, &v);
+        assert_true(flag(p, "fromKernel"));
+        assert_true(flag(p, "waitedBefore"));
         assert_true(flag(p, "brief"));
         assert_string_equal(sd_json_variant_string(sd_json_variant_by_index(
                                     sd_json_variant_by_key(p, "modules"), 0)),
@@ -150,6 +169,7 @@ int main(void)
                 cmocka_unit_test(test_malformed),
                 cmocka_unit_test(test_format_load),
                 cmocka_unit_test(test_format_kernel_load),
+                cmocka_unit_test(test_format_kernel_load_again),
                 cmocka_unit_test(test_format_unit_load),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -85,24 +85,55 @@ wait "$drain_client" || fail "the waiting client was not answered during the dra
 wait "$daemon_pid" 2>/dev/null || true
 ok "SIGTERM: ready goes first, a kernel request during the drain goes to the real modprobe in $(((t1 - t0) / 1000000)) ms, the waiting client is answered"
 
-# -- the daemon's TimedOut: the kernel's request goes on with the real modprobe ---------------------
+# -- the daemon's TimedOut: the kernel's request asks again, joining the load -----------------------
 # The kernel waits for its modprobe as long as a load takes: a request_module() that says no at
-# the daemon's deadline would fail a mount of the root while the module is still on its way.
+# the daemon's deadline would fail a mount of the root while the module is still on its way, and
+# the real modprobe's load would be a second full one on the .ko.zst path. The shim asks again
+# (at most once a second) until its own deadline; only then does the real modprobe take over.
 start_socket --idle-timeout 0 --request-timeout 300
-: >"$MC_FAKE_KERNEL_DIR/real-modprobe.log"
 "$shim" -q -- mc_c 2>/dev/null || true # not serving yet: starts it
 for _ in $(seq 200); do [ -s "$tmp/run/ready" ] && break; sleep 0.05; done
 [ -s "$tmp/run/ready" ] || fail "the daemon did not start"
 : >"$MC_FAKE_KERNEL_DIR/real-modprobe.log"
 mkdir -p "$MC_FAKE_KERNEL_DIR/hold"
 touch "$MC_FAKE_KERNEL_DIR/hold/mc_slow"
-timeout 20 "$shim" -q -- mc_slow || fail "shim: mc_slow past the daemon's deadline"
-[ "$(cat "$MC_FAKE_KERNEL_DIR/real-modprobe.log")" = "-q -- mc_slow" ] ||
-        fail "after TimedOut the real modprobe did not take over: '$(cat "$MC_FAKE_KERNEL_DIR/real-modprobe.log")'"
-[ "$(calls load mc_slow)" = 1 ] || fail "mc_slow: $(calls load mc_slow) loads by the daemon"
+MODCOALESCED_SHIM_TIMEOUT=20 timeout 30 "$shim" -q -- mc_slow &
+shim_pid=$!
+# Released only once the daemon has answered TimedOut twice: the shim has asked a third time.
+for _ in $(seq 200); do
+        vl GetStats | grep -q '"requestsTimedOut" *: *[2-9]\b' && break
+        sleep 0.05
+done
+vl GetStats | grep -q '"requestsTimedOut" *: *[2-9]\b' || fail "no TimedOut answers: $(vl GetStats)"
+kill -0 "$shim_pid" 2>/dev/null || fail "the shim ended at the daemon's TimedOut"
 rm "$MC_FAKE_KERNEL_DIR/hold/mc_slow"
+wait "$shim_pid" || fail "shim: mc_slow after TimedOut answers"
+[ ! -s "$MC_FAKE_KERNEL_DIR/real-modprobe.log" ] ||
+        fail "the real modprobe ran after TimedOut: '$(cat "$MC_FAKE_KERNEL_DIR/real-modprobe.log")'"
+[ "$(calls load mc_slow)" = 1 ] && [ "$(calls loaded mc_slow)" = 1 ] ||
+        fail "mc_slow: $(calls load mc_slow) loads by the daemon"
+ok "the daemon's TimedOut: the kernel's request asks again, joins the load, status 0, no real modprobe, one load"
+
+# Still loading at the shim's own deadline (2 s here): the real modprobe takes over, as the
+# kernel then waits for it (a real kernel would make it wait for the load in flight).
+touch "$MC_FAKE_KERNEL_DIR/hold/mc_user2"
+t0=$(date +%s%N)
+MODCOALESCED_SHIM_TIMEOUT=2 timeout 20 "$shim" -q -- mc_user2 || fail "shim: mc_user2 past its deadline"
+t1=$(date +%s%N)
+[ "$(cat "$MC_FAKE_KERNEL_DIR/real-modprobe.log")" = "-q -- mc_user2" ] ||
+        fail "at the deadline the real modprobe did not take over: '$(cat "$MC_FAKE_KERNEL_DIR/real-modprobe.log")'"
+[ $(((t1 - t0) / 1000000)) -ge 1500 ] && [ $(((t1 - t0) / 1000000)) -lt 6000 ] ||
+        fail "the shim took $(((t1 - t0) / 1000000)) ms for a 2 s deadline"
+# modprobe@'s form at its deadline: status 1 (the unit ignores it), the daemon carries on.
+MODCOALESCED_UNIT_TIMEOUT=2 timeout 20 "$shim" -abq mc_user2 2>"$tmp/unit.err" &&
+        fail "shim -abq: status 0 for a load still running"
+grep -q "mc_user2: still loading after 2 s; modcoalesced carries on" "$tmp/unit.err" ||
+        fail "shim -abq at its deadline: $(cat "$tmp/unit.err")"
+[ "$(real_calls)" = 1 ] || fail "the real modprobe ran for the unit: $(cat "$MC_FAKE_KERNEL_DIR/real-modprobe.log")"
+[ "$(calls load mc_user2)" = 1 ] || fail "mc_user2: $(calls load mc_user2) loads by the daemon"
+rm "$MC_FAKE_KERNEL_DIR/hold/mc_user2"
 kill "$daemon_pid"; wait "$daemon_pid" 2>/dev/null || true
-ok "the daemon's TimedOut (its load still held in the kernel): the kernel's request goes on with the real modprobe"
+ok "still loading at the shim's deadline: the real modprobe takes over for the kernel; a unit's shim exits 1, nothing else runs"
 
 # -- modprobe@.service's form: -abq NAME, through the daemon, waited for ---------------------------
 start_socket --idle-timeout 0

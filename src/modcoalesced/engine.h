@@ -160,6 +160,11 @@ int engine_submit(Engine *e, Plan *plan, uint64_t generation, RequestDoneFunc do
  * for before they reach the kernel are urgent (loader.h), so that they get a worker whatever the
  * others are doing. */
 #define ENGINE_REQUEST_FROM_KERNEL (1u << 0)
+/* With ENGINE_REQUEST_FROM_KERNEL: the same kernel request again, after it timed out waiting for
+ * these loads. It waited before their init ran, so it is not asking from inside it: it waits
+ * for a module whose init runs, as any other request does (the kernel's caller, a mount say,
+ * needs the module in place when request_module() returns). */
+#define ENGINE_REQUEST_WAITED_BEFORE (1u << 1)
 
 int engine_submit_full(Engine *e, Plan *plan, uint64_t generation, unsigned flags,
         RequestDoneFunc done, void *userdata, Request **ret);

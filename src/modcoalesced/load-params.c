@@ -8,8 +8,8 @@
 #include "load-params.h"
 #include "modname.h"
 
-/* sd_json_dispatch_stdbool() refuses null although the IDL declares fromKernel, blacklist and
- * brief nullable, so a client sending "fromKernel": null got InvalidParameter. Null means false. */
+/* sd_json_dispatch_stdbool() refuses null although the IDL declares fromKernel, waitedBefore,
+ * blacklist and brief nullable, so a client sending "fromKernel": null got InvalidParameter. Null means false. */
 static int dispatch_nullable_bool(
         const char *name, sd_json_variant *v, sd_json_dispatch_flags_t flags, void *userdata)
 {
@@ -34,6 +34,8 @@ const sd_json_dispatch_field load_params_table[] = {
                 offsetof(LoadParams, parameters), SD_JSON_NULLABLE },
         { "fromKernel", SD_JSON_VARIANT_BOOLEAN, dispatch_nullable_bool,
                 offsetof(LoadParams, from_kernel), SD_JSON_NULLABLE },
+        { "waitedBefore", SD_JSON_VARIANT_BOOLEAN, dispatch_nullable_bool,
+                offsetof(LoadParams, waited_before), SD_JSON_NULLABLE },
         { "blacklist", SD_JSON_VARIANT_BOOLEAN, dispatch_nullable_bool,
                 offsetof(LoadParams, blacklist), SD_JSON_NULLABLE },
         { "brief", SD_JSON_VARIANT_BOOLEAN, dispatch_nullable_bool, offsetof(LoadParams, brief),

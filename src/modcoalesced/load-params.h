@@ -12,6 +12,7 @@ typedef struct LoadParams {
         char **modules; /* owned */
         const char *parameters; /* borrowed */
         bool from_kernel;
+        bool waited_before; /* with from_kernel: asked again after TimedOut */
         bool blacklist; /* modprobe -b: the blacklist applies to names too */
         bool brief; /* answer without the per-module results */
 } LoadParams;

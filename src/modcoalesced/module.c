@@ -148,17 +148,22 @@ void module_arm_poll(Engine *e)
         (void) sd_event_source_set_enabled(e->poll_source, SD_EVENT_ONESHOT);
 }
 
-/* A remembered failure expires after the window, or when the module tree or configuration
- * changed (the resolver's generation moved on). */
+/* A remembered failure expires once the window has passed since it happened and since the last
+ * request told of it ended, or at once when the module tree or configuration changed (the
+ * resolver's generation moved on). While a request told of it is still running (a per-CPU plan
+ * waiting for a slow module, its clients asking again after TimedOut), the storm that met the
+ * failure is not over, and a new attempt would only repeat it. */
 void module_expire_failure(Module *m)
 {
         Engine *e = m->engine;
+        usec_t last;
 
         if (m->state != MODULE_FAILED)
                 return;
+        last = m->failure_released_at > m->failed_at ? m->failure_released_at : m->failed_at;
         if (m->failed_generation != e->generation ||
-                (e->config.failure_memory_usec != USEC_INFINITY &&
-                        now_usec() - m->failed_at >= e->config.failure_memory_usec))
+                (e->config.failure_memory_usec != USEC_INFINITY && m->n_failure_holders == 0 &&
+                        now_usec() - last >= e->config.failure_memory_usec))
                 module_set_state(m, MODULE_ABSENT);
 }
 

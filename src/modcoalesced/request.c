@@ -49,6 +49,32 @@ static void request_unwait(Request *r)
                 request_unwait_one(r, i, false);
 }
 
+/* The request was told of m's remembered failure: it holds the memory until it ends. */
+static void request_hold_failure(Request *r, size_t i, Module *m)
+{
+        RequestWait *w = &r->waits[i];
+
+        if (w->failure)
+                return;
+        w->failure = m;
+        m->n_failure_holders++;
+}
+
+static void request_drop_failures(Request *r)
+{
+        usec_t now = now_usec();
+
+        for (size_t i = 0; i < r->plan->n_modules; i++) {
+                Module *m = r->waits[i].failure;
+
+                if (!m)
+                        continue;
+                r->waits[i].failure = NULL;
+                if (--m->n_failure_holders == 0)
+                        m->failure_released_at = now;
+        }
+}
+
 static void request_settle(Request *r, size_t i, Outcome outcome, int error, usec_t now)
 {
         RequestResult *res = &r->results[i];
@@ -84,6 +110,8 @@ void request_release_waiters(Module *m, Outcome outcome, int error)
                 /* OUTCOME_PENDING: not settled, the module is gone; look at it again. */
                 if (outcome != OUTCOME_PENDING)
                         request_settle(r, i, outcome, error, now);
+                if (outcome == OUTCOME_FAILED && m->state == MODULE_FAILED)
+                        request_hold_failure(r, i, m);
                 if (!r->advancing) {
                         r->advancing = true;
                         LIST_APPEND(advance, advance, r);
@@ -183,6 +211,10 @@ static bool request_may_join(Request *r, Module *m)
 
         if (!(r->flags & ENGINE_REQUEST_FROM_KERNEL))
                 return true;
+        if (r->flags & ENGINE_REQUEST_WAITED_BEFORE) {
+                loader_expedite(r->engine->loader, m->job);
+                return true;
+        }
         stage = load_job_stage(m->job);
         if (stage == LOAD_STAGE_INSTALL)
                 return false;
@@ -277,6 +309,7 @@ static int request_step(Request *r, size_t i)
                 res->from_memory = true;
                 m->answered_from_memory++;
                 e->stats.answered_failure_cache++;
+                request_hold_failure(r, i, m);
                 request_fail_module(r, pm, m->error);
                 return 0;
 
@@ -287,7 +320,8 @@ static int request_step(Request *r, size_t i)
                 return 0;
 
         case MODULE_COMING:
-                if (r->flags & ENGINE_REQUEST_FROM_KERNEL) {
+                if ((r->flags & (ENGINE_REQUEST_FROM_KERNEL | ENGINE_REQUEST_WAITED_BEFORE)) ==
+                        ENGINE_REQUEST_FROM_KERNEL) {
                         res->outcome = OUTCOME_IN_PROGRESS;
                         return 0;
                 }
@@ -357,6 +391,7 @@ void request_free(Request *r)
         Engine *e = r->engine;
 
         request_unwait(r);
+        request_drop_failures(r);
         for (size_t i = 0; i < r->plan->n_modules; i++)
                 request_unmark(r, i);
         if (r->in_pending) {

@@ -17,6 +17,7 @@ struct RequestWait {
         Request *request;
         Module *module; /* waited on, or NULL */
         usec_t since; /* when the request reached this module */
+        Module *failure; /* its remembered failure, told to this request: held until it ends */
         LIST_FIELDS(RequestWait, wait);
 };
 

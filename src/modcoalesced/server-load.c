@@ -209,7 +209,9 @@ int vl_method_Load(sd_varlink *link, sd_json_variant *parameters, sd_varlink_met
                 return sd_varlink_error_errno(link, -ENOMEM);
         *c = (LoadCall){ .server = s, .link = link, .modalias = !!p.modalias, .brief = p.brief };
         k = engine_submit_full(s->engine, plan, resolver_generation(s->resolver),
-                p.from_kernel ? ENGINE_REQUEST_FROM_KERNEL : 0, on_request_done, c, &req);
+                (p.from_kernel ? ENGINE_REQUEST_FROM_KERNEL : 0) |
+                        (p.from_kernel && p.waited_before ? ENGINE_REQUEST_WAITED_BEFORE : 0),
+                on_request_done, c, &req);
         if (k < 0) {
                 free(c);
                 return sd_varlink_error_errno(link, k);

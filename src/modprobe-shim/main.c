@@ -9,7 +9,8 @@
  * Load with the blacklist applied to the name, waited for, as the unit's modprobe would.
  * If the daemon is not serving (its connection then activates it, for the next requests) or
  * cannot be reached, or for any command line other than the kernel's, it runs the real modprobe
- * with the same arguments. Like the udev helper it links libc only. */
+ * with the same arguments. The daemon's TimedOut (a load still running) is asked again until
+ * the shim's own deadline, as the udev helper does (ask.c). Like it, it links libc only. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -19,18 +20,23 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ask.h"
+#include "cleanup.h"
 #include "kernel-modprobe.h"
 #include "log.h"
 #include "modname.h"
 #include "reply.h"
 #include "varlink-idl.h"
 
+/* The kernel's request: the daemon answers TimedOut after 50 s, asked again until then. */
 #define SHIM_TIMEOUT_SEC 170
+/* As the udev helper's: room in the daemon's backlog (full only if it stopped accepting). */
+#define SHIM_CONNECT_TIMEOUT_SEC 5
 /* Inside systemd's default start timeout of 90 s, which modprobe@.service keeps. */
 #define UNIT_TIMEOUT_SEC 80
 
-/* The kernel runs its modprobe with a fixed, minimal environment (HOME, TERM, PATH): these two
- * variables exist for the tests only. */
+/* The kernel runs its modprobe with a fixed, minimal environment (HOME, TERM, PATH): the
+ * MODCOALESCED_* variables exist for the tests only. */
 static const char *socket_path(void)
 {
         return getenv("MODCOALESCED_SOCKET") ?: MODCOALESCED_SOCKET;
@@ -151,49 +157,72 @@ static bool daemon_serving(const char *sock)
         return pid > 1 && (kill((pid_t) pid, 0) == 0 || errno == EPERM);
 }
 
-/* Sends one Load and turns the answer into modprobe's exit status: 0 when the daemon answered
- * without an error; 1 for a load that failed (NoSuchModule, LoadFailed…: what modprobe -q says
- * with its exit status) or that still runs at the shim's deadline (the daemon carries it on, a
- * second loader would not help); the real modprobe's when the daemon cannot answer. For the
- * kernel (kernel_request), the daemon's TimedOut is no answer either: the kernel waits for its
- * modprobe as long as the load takes (a mount of the root fails at once if request_module()
- * says no), so the real modprobe takes over; if the daemon's load is still in the kernel, the
- * kernel makes that modprobe wait for it and then tells it the module is there. */
-static int load(char *argv[], const char *name, const char *req, size_t n, unsigned timeout_sec,
-        bool kernel_request)
+/* The test suite's override of a deadline, in seconds (1..3600), else dflt. */
+static unsigned env_seconds(const char *variable, unsigned dflt)
 {
-        _cleanup_free_ char *reply = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        size_t reply_size = 0;
-        char error[256];
+        const char *v = getenv(variable);
+        unsigned long t;
+        char *end;
+
+        if (!v)
+                return dflt;
+        t = strtoul(v, &end, 10);
+        return end != v && *end == '\0' && t > 0 && t <= 3600 ? (unsigned) t : dflt;
+}
+
+/* Sends one Load (asked again while the daemon answers TimedOut: ask.c) and turns the answer
+ * into modprobe's exit status: 0 when the daemon answered without an error; 1 for a load that
+ * failed (NoSuchModule, LoadFailed…: what modprobe -q says with its exit status); the real
+ * modprobe's when the daemon cannot answer. A load still running at the deadline is 1 for the
+ * unit (it ignores the status; the daemon carries the load on). For the kernel
+ * (kernel_request) it is the real modprobe's turn: the kernel waits for its modprobe as long as
+ * the load takes (a mount of the root fails at once if request_module() says no), and if the
+ * daemon's load is in the kernel by then, the kernel makes that modprobe wait for it and then
+ * tells it the module is there. Until the deadline, TimedOut is asked again rather than handed
+ * to the real modprobe, whose load would be a second full one wherever the kernel cannot
+ * decompress the module itself; after a TimedOut the kernel's call is `again` (waitedBefore),
+ * so that it waits for a module whose init has started meanwhile instead of being told yes
+ * before the module is there. */
+static int load(char *argv[], const char *name, const char *req, size_t n, const char *again,
+        size_t n_again, unsigned timeout_sec, bool kernel_request)
+{
+        AskOutcome out;
         int k;
 
-        fd = reply_connect(socket_path());
-        if (fd < 0)
-                return real_modprobe(argv, "modcoalesced is not reachable");
-        k = reply_exchange(fd, req, n, timeout_sec, &reply, &reply_size);
-        if (k == -ETIMEDOUT)
-                return log_notice("%s: still loading after %u s; modcoalesced carries on.", name,
-                               timeout_sec),
-                       EXIT_FAILURE;
-        if (k < 0)
-                return real_modprobe(argv, "modcoalesced went away before answering");
-        k = reply_error_id(reply, reply_size, error, sizeof(error));
-        if (k == 0)
+        k = ask_daemon(
+                socket_path(), SHIM_CONNECT_TIMEOUT_SEC, req, n, again, n_again, timeout_sec, &out);
+        switch (k) {
+        case 0:
                 return EXIT_SUCCESS;
-        if (k > 0 &&
-                (strcmp(error, VL_ERROR_SHUTTING_DOWN) == 0 ||
-                        strcmp(error, VL_ERROR_TOO_MANY_REQUESTS) == 0 ||
-                        (kernel_request && strcmp(error, VL_ERROR_TIMED_OUT) == 0)))
-                return real_modprobe(argv, error);
-        return EXIT_FAILURE;
+        case 1:
+                if (strcmp(out.error, VL_ERROR_SHUTTING_DOWN) == 0 ||
+                        strcmp(out.error, VL_ERROR_TOO_MANY_REQUESTS) == 0)
+                        return real_modprobe(argv, out.error);
+                log_debug("%s: %s", name, out.error);
+                return EXIT_FAILURE;
+        case -ETIMEDOUT:
+                if (kernel_request)
+                        return real_modprobe(
+                                argv, "still loading at the kernel request's deadline");
+                log_notice("%s: still loading after %u s; modcoalesced carries on.", name,
+                        timeout_sec);
+                return EXIT_FAILURE;
+        case -EBADMSG:
+                log_error("%s: malformed answer from modcoalesced.", name);
+                return EXIT_FAILURE;
+        case -EAGAIN:
+        case -ENOTCONN:
+                return real_modprobe(argv, "modcoalesced is not reachable");
+        default:
+                return real_modprobe(argv, "modcoalesced went away before answering");
+        }
 }
 
 int main(int argc, char *argv[])
 {
-        _cleanup_free_ char *req = NULL;
+        _cleanup_free_ char *req = NULL, *again = NULL;
+        size_t n, n_again;
         const char *name;
-        size_t n;
 
         log_setup("modcoalesced-modprobe");
         if (argc == 2 && (strcmp(argv[1], "--claim") == 0 || strcmp(argv[1], "--release") == 0))
@@ -205,13 +234,15 @@ int main(int argc, char *argv[])
                 req = reply_format_unit_load(name, &n);
                 if (!req)
                         return log_oom(), EXIT_FAILURE;
-                return load(argv, name, req, n, UNIT_TIMEOUT_SEC, false);
+                return load(argv, name, req, n, NULL, 0,
+                        env_seconds("MODCOALESCED_UNIT_TIMEOUT", UNIT_TIMEOUT_SEC), false);
         }
         name = kernel_request(argc, argv);
         if (!name)
                 return real_modprobe(argv, "not the kernel's request");
         req = reply_format_kernel_load(name, &n);
-        if (!req)
+        again = reply_format_kernel_load_again(name, &n_again);
+        if (!req || !again)
                 return log_oom(), EXIT_FAILURE;
         if (!daemon_serving(socket_path())) {
                 /* Not running (at boot, before anything activated it): connecting starts it
@@ -221,5 +252,6 @@ int main(int argc, char *argv[])
                 safe_close(reply_connect(socket_path()));
                 return real_modprobe(argv, "modcoalesced is not serving yet");
         }
-        return load(argv, name, req, n, SHIM_TIMEOUT_SEC, true);
+        return load(argv, name, req, n, again, n_again,
+                env_seconds("MODCOALESCED_SHIM_TIMEOUT", SHIM_TIMEOUT_SEC), true);
 }

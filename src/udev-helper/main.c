@@ -23,9 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "ask.h"
 #include "cleanup.h"
 #include "event-timeout.h"
 #include "log.h"
@@ -54,16 +54,17 @@ static int fallback(const char *modalias, const char *why)
         return EXIT_FAILURE;
 }
 
-/* The errors of a request that the daemon resolved: a module of its plan failed (LoadFailed) or
- * is still loading (TimedOut: asked again until the deadline), or a name matched nothing
- * (NoSuchModule; a MODALIAS that matches nothing is answered with an empty plan, as udev's
- * builtin does). These stand: a load here would repeat the failure or race the daemon's own. Every other error comes before any load:
- * the daemon could not resolve the request (io.systemd.System from libkmod, say, or
- * InvalidInput), refused it (ShuttingDown, TooManyRequests, PermissionDenied) or does not speak
- * this call (InvalidParameter, MethodNotFound…): the device still needs its driver. */
+/* The errors of a request that the daemon resolved: a module of its plan failed (LoadFailed),
+ * or a name matched nothing (NoSuchModule; a MODALIAS that matches nothing is answered with an
+ * empty plan, as udev's builtin does); TimedOut, a load still running, never ends the asking
+ * before the deadline (ask.c). These stand: a load here would repeat the failure or race the
+ * daemon's own. Every other error comes before any load: the daemon could not resolve the
+ * request (io.systemd.System from libkmod, say, or InvalidInput), refused it (ShuttingDown,
+ * TooManyRequests, PermissionDenied) or does not speak this call (InvalidParameter,
+ * MethodNotFound…): the device still needs its driver. */
 static bool error_stands(const char *error)
 {
-        return strcmp(error, VL_ERROR_LOAD_FAILED) == 0 || strcmp(error, VL_ERROR_TIMED_OUT) == 0 ||
+        return strcmp(error, VL_ERROR_LOAD_FAILED) == 0 ||
                 strcmp(error, VL_ERROR_NO_SUCH_MODULE) == 0;
 }
 
@@ -128,22 +129,12 @@ static bool device_gone(const char *devpath)
         return access(path, F_OK) < 0 && errno == ENOENT;
 }
 
-static unsigned seconds_left(const struct timespec *deadline)
-{
-        struct timespec now;
-        long long ms;
-
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        ms = (deadline->tv_sec - now.tv_sec) * 1000LL + (deadline->tv_nsec - now.tv_nsec) / 1000000;
-        return ms <= 0 ? 0 : (unsigned) ((ms + 999) / 1000);
-}
-
 int main(int argc, char *argv[])
 {
         const char *modalias = getenv("MODALIAS"), *reason = NULL;
         _cleanup_free_ char *req = NULL;
-        struct timespec deadline, round_end;
-        unsigned budget, rounds = 0;
+        AskOutcome out;
+        unsigned budget;
         size_t n;
         int k;
 
@@ -167,52 +158,29 @@ int main(int argc, char *argv[])
         if (!req)
                 return log_oom(), EXIT_FAILURE;
         budget = arg_timeout ?: udev_event_budget_sec(udev_event_timeout_sec(NULL));
-        clock_gettime(CLOCK_MONOTONIC, &deadline);
-        deadline.tv_sec += budget;
-
-        for (;;) {
-                _cleanup_free_ char *reply = NULL;
-                _cleanup_close_ int fd = -EBADF;
-                size_t reply_size = 0;
-                unsigned left = seconds_left(&deadline);
-                char error[256];
-
-                if (left == 0)
-                        break;
-                clock_gettime(CLOCK_MONOTONIC, &round_end);
-                round_end.tv_sec += 1;
-                fd = reply_connect_timeout(arg_socket, arg_connect_timeout);
-                if (fd == -EAGAIN)
-                        return fallback(
-                                modalias, "modcoalesced did not accept the connection in time");
-                if (fd < 0)
-                        return fallback(modalias, "modcoalesced is not reachable");
-                k = reply_exchange(fd, req, n, left, &reply, &reply_size);
-                if (k == -ETIMEDOUT)
-                        break; /* The daemon has the request and a load runs: never a second. */
-                if (k < 0)
-                        return fallback(modalias, "modcoalesced went away before answering");
-                k = reply_error_id(reply, reply_size, error, sizeof(error));
-                if (k < 0) {
-                        log_error("%s: malformed answer from modcoalesced.", modalias);
-                        return EXIT_FAILURE;
-                }
-                if (k == 0)
-                        return EXIT_SUCCESS;
-                if (!error_stands(error))
-                        return fallback(modalias, error);
-                if (strcmp(error, VL_ERROR_TIMED_OUT) != 0) {
-                        log_error("%s: %s", modalias, error);
-                        return EXIT_FAILURE;
-                }
-                /* Still loading: ask again, which joins the load in flight (not more than once
-                 * a second, whatever answers TimedOut). */
-                rounds++;
-                if (seconds_left(&round_end) > 0)
-                        (void) clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &round_end, NULL);
+        k = ask_daemon(arg_socket, arg_connect_timeout, req, n, NULL, 0, budget, &out);
+        switch (k) {
+        case 0:
+                return EXIT_SUCCESS;
+        case 1:
+                if (!error_stands(out.error))
+                        return fallback(modalias, out.error);
+                log_error("%s: %s", modalias, out.error);
+                return EXIT_FAILURE;
+        case -ETIMEDOUT:
+                /* The daemon has the request and a load runs: never a second. */
+                log_notice("%s: still loading after %u s (udev's event timeout is near, %u "
+                           "answer%s TimedOut); modcoalesced carries the load on.",
+                        modalias, budget, out.timed_out, out.timed_out == 1 ? "" : "s");
+                return EXIT_SUCCESS;
+        case -EAGAIN:
+                return fallback(modalias, "modcoalesced did not accept the connection in time");
+        case -ENOTCONN:
+                return fallback(modalias, "modcoalesced is not reachable");
+        case -EBADMSG:
+                log_error("%s: malformed answer from modcoalesced.", modalias);
+                return EXIT_FAILURE;
+        default:
+                return fallback(modalias, "modcoalesced went away before answering");
         }
-        log_notice("%s: still loading after %u s (udev's event timeout is near, %u answer%s "
-                   "TimedOut); modcoalesced carries the load on.",
-                modalias, budget, rounds, rounds == 1 ? "" : "s");
-        return EXIT_SUCCESS;
 }

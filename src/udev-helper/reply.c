@@ -56,6 +56,12 @@ char *reply_format_kernel_load(const char *name, size_t *ret_size)
                 "\"modules\":[\"", name, "\"],\"fromKernel\":true,\"brief\":true}", ret_size);
 }
 
+char *reply_format_kernel_load_again(const char *name, size_t *ret_size)
+{
+        return format_call("\"modules\":[\"", name,
+                "\"],\"fromKernel\":true,\"waitedBefore\":true,\"brief\":true}", ret_size);
+}
+
 char *reply_format_unit_load(const char *name, size_t *ret_size)
 {
         return format_call(

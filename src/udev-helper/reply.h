@@ -14,6 +14,9 @@ char *reply_format_load(const char *modalias, size_t *ret_size);
 /* The Load call for one module name from the kernel's request_module() (fromKernel). */
 char *reply_format_kernel_load(const char *name, size_t *ret_size);
 
+/* The same request asked again after TimedOut (waitedBefore: it may wait for an init). */
+char *reply_format_kernel_load_again(const char *name, size_t *ret_size);
+
 /* The Load call of modprobe@.service's `modprobe -abq NAME`: one name, blacklist applied. */
 char *reply_format_unit_load(const char *name, size_t *ret_size);
 
