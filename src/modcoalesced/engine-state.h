@@ -4,8 +4,11 @@
  * includes this. */
 #pragma once
 
-#include "engine.h"
+#include <systemd/sd-event.h>
+
+#include "engine-types.h"
 #include "hashmap.h"
+#include "kernel.h"
 #include "list.h"
 #include "loader.h"
 #include "timeline.h"

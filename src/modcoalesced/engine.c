@@ -7,6 +7,7 @@
 #include <errno.h>
 
 #include "decompress.h"
+#include "engine.h"
 #include "module-settle.h"
 #include "request.h"
 
@@ -104,7 +105,7 @@ Engine *engine_free(Engine *e)
 
 static int on_scanned(const char *name, KernelModuleState state, void *userdata)
 {
-        engine_module_event(userdata, name, state);
+        module_settle_event(userdata, name, state);
         return 0;
 }
 
@@ -116,6 +117,16 @@ int engine_start(Engine *e)
         if (r < 0)
                 return r;
         return kernel_scan_modules(e->kernel, on_scanned, e);
+}
+
+int engine_rescan(Engine *e)
+{
+        return module_settle_rescan(e);
+}
+
+void engine_module_event(Engine *e, const char *name, KernelModuleState state)
+{
+        module_settle_event(e, name, state);
 }
 
 int engine_submit(Engine *e, Plan *plan, uint64_t generation, RequestDoneFunc done, void *userdata,

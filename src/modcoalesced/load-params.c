@@ -9,7 +9,8 @@
 #include "modname.h"
 
 /* sd_json_dispatch_stdbool() refuses null although the IDL declares fromKernel, waitedBefore,
- * blacklist and brief nullable, so a client sending "fromKernel": null got InvalidParameter. Null means false. */
+ * blacklist and brief nullable, so a client sending "fromKernel": null got InvalidParameter.
+ * Null means false. */
 static int dispatch_nullable_bool(
         const char *name, sd_json_variant *v, sd_json_dispatch_flags_t flags, void *userdata)
 {

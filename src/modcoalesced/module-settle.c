@@ -165,14 +165,14 @@ static int on_rescanned(const char *name, KernelModuleState state, void *userdat
         Engine *e = userdata;
         Module *m;
 
-        engine_module_event(e, name, state);
+        module_settle_event(e, name, state);
         m = module_get(e, name, false);
         if (m)
                 m->scanned = true;
         return 0;
 }
 
-int engine_rescan(Engine *e)
+int module_settle_rescan(Engine *e)
 {
         size_t i = 0;
         void *v;
@@ -200,11 +200,11 @@ int engine_rescan(Engine *e)
                         gone[n_gone++] = m->name;
         }
         for (size_t j = 0; j < n_gone; j++)
-                engine_module_event(e, gone[j], KERNEL_MODULE_ABSENT);
+                module_settle_event(e, gone[j], KERNEL_MODULE_ABSENT);
         return 0;
 }
 
-void engine_module_event(Engine *e, const char *name, KernelModuleState state)
+void module_settle_event(Engine *e, const char *name, KernelModuleState state)
 {
         Module *m = module_get(e, name, state != KERNEL_MODULE_ABSENT);
 

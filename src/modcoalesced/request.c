@@ -6,6 +6,7 @@
 
 #include "log.h"
 #include "request.h"
+#include "request-wait.h"
 
 static void request_advance(Request *r);
 static void request_finish(Request *r, int error, const char *module);
@@ -13,67 +14,6 @@ static void request_fail_module(Request *r, const PlanModule *pm, int error);
 static void request_arm_timeout(Engine *e);
 
 /* -- waiting on a module ----------------------------------------------------------------------- */
-
-static void request_wait(Module *m, Request *r, size_t i)
-{
-        RequestWait *w = &r->waits[i];
-
-        w->module = m;
-        w->since = now_usec();
-        LIST_APPEND(wait, m->waiters, w);
-        m->n_waiters++;
-        if (r->n_waiting++ == 0)
-                m->engine->n_waiting++;
-}
-
-/* Stops waiting for module i; already unlinked from the module's list if detached. */
-static void request_unwait_one(Request *r, size_t i, bool detached)
-{
-        RequestWait *w = &r->waits[i];
-        Module *m = w->module;
-
-        if (!m)
-                return;
-        if (!detached) {
-                LIST_REMOVE(wait, m->waiters, w);
-                m->n_waiters--;
-        }
-        w->module = NULL;
-        if (--r->n_waiting == 0)
-                r->engine->n_waiting--;
-}
-
-static void request_unwait(Request *r)
-{
-        for (size_t i = 0; r->n_waiting > 0 && i < r->plan->n_modules; i++)
-                request_unwait_one(r, i, false);
-}
-
-/* The request was told of m's remembered failure: it holds the memory until it ends. */
-static void request_hold_failure(Request *r, size_t i, Module *m)
-{
-        RequestWait *w = &r->waits[i];
-
-        if (w->failure)
-                return;
-        w->failure = m;
-        m->n_failure_holders++;
-}
-
-static void request_drop_failures(Request *r)
-{
-        usec_t now = now_usec();
-
-        for (size_t i = 0; i < r->plan->n_modules; i++) {
-                Module *m = r->waits[i].failure;
-
-                if (!m)
-                        continue;
-                r->waits[i].failure = NULL;
-                if (--m->n_failure_holders == 0)
-                        m->failure_released_at = now;
-        }
-}
 
 static void request_settle(Request *r, size_t i, Outcome outcome, int error, usec_t now)
 {
@@ -130,43 +70,6 @@ void request_release_live(Module *m, Outcome outcome)
 }
 
 /* -- walking the plan -------------------------------------------------------------------------- */
-
-static void request_unmark(Request *r, size_t i)
-{
-        Module *m;
-
-        if (!r->results[i].marked)
-                return;
-        r->results[i].marked = false;
-        m = hashmap_get(r->engine->modules, r->plan->modules[i].name);
-        if (!m || m->n_walkers == 0)
-                return;
-        if (--m->n_walkers == 0 && m->state == MODULE_LOADING && !m->job)
-                module_set_state(m, MODULE_ABSENT);
-}
-
-/* Targets that this request will load after their dependencies show up as in flight
- * ("waiting-deps") meanwhile, and a request for the same target joins them when it gets there. */
-static void request_mark_targets(Request *r)
-{
-        for (size_t i = 1; i < r->plan->n_modules; i++) {
-                const PlanModule *pm = &r->plan->modules[i];
-                Module *m;
-
-                if (!pm->target)
-                        continue;
-                m = module_get(r->engine, pm->name, true);
-                if (!m)
-                        continue; /* Only visibility is lost. */
-                module_expire_failure(m);
-                if (m->state != MODULE_ABSENT && !(m->state == MODULE_LOADING && !m->job))
-                        continue;
-                module_set_state(m, MODULE_LOADING);
-                m->stage = LOAD_STAGE_WAITING_DEPS;
-                m->n_walkers++;
-                r->results[i].marked = true;
-        }
-}
 
 /* Hand-made plans (tests, tools) may leave the groups empty: one group then. */
 static uint64_t plan_module_groups(const PlanModule *pm)

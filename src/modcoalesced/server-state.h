@@ -6,8 +6,12 @@
 #include <systemd/sd-varlink.h>
 
 #include "connection.h"
+#include "engine.h"
 #include "listener.h"
-#include "server.h"
+#include "resolver.h"
+#include "server-config.h"
+
+typedef struct Server Server;
 
 struct Server {
         sd_varlink_server *varlink;

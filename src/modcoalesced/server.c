@@ -11,6 +11,7 @@
 
 #include "listener.h"
 #include "log.h"
+#include "server.h"
 #include "server-load.h"
 #include "server-monitor.h"
 #include "server-query.h"
