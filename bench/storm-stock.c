@@ -43,7 +43,7 @@ int main(int argc, char *argv[])
                 fprintf(stderr, "usage: MODALIAS=... storm-stock MODULE_DIR FAKE_KERNEL_DIR\n");
                 return 2;
         }
-        if (resolver_new(&resolver, NULL, argv[1], NULL) < 0)
+        if (resolver_new(&resolver, false, argv[1], NULL) < 0)
                 return EXIT_FAILURE;
         if (resolver_resolve_modalias(resolver, modalias, NULL, &plan) < 0)
                 return EXIT_SUCCESS; /* no driver */

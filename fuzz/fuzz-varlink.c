@@ -74,7 +74,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
                 abort();
         }
         atexit(fixture_cleanup);
-        FUZZ_CHECK(resolver_new(&resolver, NULL, fixture.moddir, conf) == 0);
+        FUZZ_CHECK(resolver_new(&resolver, false, fixture.moddir, conf) == 0);
         return 0;
 }
 

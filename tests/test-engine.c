@@ -75,7 +75,7 @@ static void harness_init(Harness *h, const EngineConfig *config, Compression ker
         assert_int_equal(kernel_fake_new(&h->fake), 0);
         kernel_fake_set_compression(h->fake, kernel_compression);
         assert_int_equal(engine_new(&h->engine, h->event, kernel_fake_kernel(h->fake), config), 0);
-        assert_int_equal(resolver_new(&h->resolver, NULL, fx.moddir, conf), 0);
+        assert_int_equal(resolver_new(&h->resolver, false, fx.moddir, conf), 0);
 }
 
 static void harness_start(Harness *h)

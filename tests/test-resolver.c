@@ -153,7 +153,7 @@ static Resolver *fixture_resolver(void)
         const char *const conf[] = { fx.conf, NULL };
         Resolver *r = NULL;
 
-        assert_int_equal(resolver_new(&r, NULL, fx.moddir, conf), 0);
+        assert_int_equal(resolver_new(&r, false, fx.moddir, conf), 0);
         return r;
 }
 
@@ -382,7 +382,7 @@ static void test_kernel_command_line(void **state)
                         mount(NULL, "/proc", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
                         mount(path, "/proc/cmdline", NULL, MS_BIND, NULL) < 0)
                         _exit(11);
-                if (resolver_new(&r, NULL, fx.moddir, conf) < 0 ||
+                if (resolver_new(&r, false, fx.moddir, conf) < 0 ||
                         resolver_resolve_names(r, names, NULL, &p, NULL) < 0)
                         _exit(12);
                 if (strcmp(plan_find(p, "mc_b")->parameters, "flag=1") != 0)
@@ -445,7 +445,6 @@ static void test_cache_and_reload(void **state)
  * "blacklist e1000" written over an existing file left the cached plan in force). */
 static void test_config_file_edited_in_place(void **state)
 {
-        _cleanup_(sd_event_unrefp) sd_event *event = NULL;
         _cleanup_(resolver_freep) Resolver *r = NULL;
         _cleanup_(plan_unrefp) Plan *before = NULL, *after = NULL, *again = NULL;
         char dir[] = "/tmp/mc-conf-XXXXXX", file[512], cmd[1024];
@@ -460,8 +459,7 @@ static void test_config_file_edited_in_place(void **state)
         fclose(f);
         {
                 const char *const conf[] = { dir, NULL };
-                assert_int_equal(sd_event_new(&event), 0);
-                assert_int_equal(resolver_new(&r, event, fx.moddir, conf), 0);
+                assert_int_equal(resolver_new(&r, true, fx.moddir, conf), 0);
         }
         assert_int_equal(resolver_resolve_modalias(r, "mctest:black", NULL, &before), 0);
         assert_int_equal(before->n_modules, 1);
@@ -475,11 +473,7 @@ static void test_config_file_edited_in_place(void **state)
         assert_int_equal(
                 utimensat(AT_FDCWD, dir, (const struct timespec[2]){ st.st_atim, st.st_mtim }, 0),
                 0);
-        /* The daemon's loop sees the inotify event (queued by the write itself) before any
-         * call that comes after the edit: the watch has the higher priority. */
-        while (sd_event_run(event, 0) > 0)
-                ;
-
+        /* The inotify event was queued by the write itself: the next call reads it. */
         assert_int_equal(resolver_resolve_modalias(r, "mctest:black", NULL, &after), 0);
         assert_int_equal(after->n_modules, 0);
         assert_string_equal(after->blacklisted[0], "mc_black");
@@ -491,6 +485,90 @@ static void test_config_file_edited_in_place(void **state)
 
         snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
         assert_int_equal(system(cmd), 0);
+}
+
+/* A resolver that watches its inputs (the daemon's) asks libkmod for no check while nothing
+ * changed (every check is a stat() of each index and configuration path), and still sees
+ * depmod at the next call, and a modprobe.d directory that did not exist being created. */
+static void test_watch_replaces_the_check(void **state)
+{
+        _cleanup_(resolver_freep) Resolver *r = NULL;
+        _cleanup_(plan_unrefp) Plan *p = NULL;
+        char dir[] = "/tmp/mc-conf-XXXXXX", parent[] = "/tmp/mc-parent-XXXXXX", later[512],
+             cmd[2048];
+        FILE *f;
+
+        assert_non_null(mkdtemp(dir));
+        assert_non_null(mkdtemp(parent));
+        snprintf(later, sizeof(later), "%s/later.d", parent);
+        {
+                const char *const conf[] = { dir, later, NULL };
+                assert_int_equal(resolver_new(&r, true, fx.moddir, conf), 0);
+        }
+        for (int i = 0; i < 100; i++) {
+                plan_unref(p);
+                p = NULL;
+                assert_int_equal(resolver_resolve_modalias(r, "mctest:black", NULL, &p), 0);
+        }
+        assert_int_equal(p->n_modules, 1);
+        assert_int_equal(resolver_stats(r).checks, 0);
+        assert_int_equal(resolver_stats(r).reloads, 0);
+
+        /* depmod replaces the index files: the next call reloads. */
+        snprintf(cmd, sizeof(cmd), "depmod -b %s %s", fx.root, fx.kver);
+        assert_int_equal(system(cmd), 0);
+        plan_unref(p);
+        p = NULL;
+        assert_int_equal(resolver_resolve_modalias(r, "mctest:black", NULL, &p), 0);
+        assert_int_equal(resolver_stats(r).reloads, 1);
+
+        /* Other names in the missing directory's parent do not count. */
+        snprintf(cmd, sizeof(cmd), "touch %s/unrelated", parent);
+        assert_int_equal(system(cmd), 0);
+        plan_unref(p);
+        p = NULL;
+        assert_int_equal(resolver_resolve_modalias(r, "mctest:black", NULL, &p), 0);
+        assert_int_equal(resolver_stats(r).reloads, 1);
+
+        /* The missing directory appears, with a blacklist in it. */
+        assert_int_equal(mkdir(later, 0755), 0);
+        snprintf(cmd, sizeof(cmd), "%s/zz.conf", later);
+        f = fopen(cmd, "we");
+        assert_non_null(f);
+        fputs("blacklist mc_black\n", f);
+        fclose(f);
+        plan_unref(p);
+        p = NULL;
+        assert_int_equal(resolver_resolve_modalias(r, "mctest:black", NULL, &p), 0);
+        assert_int_equal(p->n_modules, 0);
+        assert_int_equal(resolver_stats(r).reloads, 2);
+
+        /* Watched now itself: an edit inside it is seen too. */
+        f = fopen(cmd, "we");
+        assert_non_null(f);
+        fputs("# nothing\n", f);
+        fclose(f);
+        plan_unref(p);
+        p = NULL;
+        assert_int_equal(resolver_resolve_modalias(r, "mctest:black", NULL, &p), 0);
+        assert_int_equal(p->n_modules, 1);
+        assert_int_equal(resolver_stats(r).reloads, 3);
+        assert_int_equal(resolver_stats(r).checks, 0);
+
+        snprintf(cmd, sizeof(cmd), "rm -rf %s %s", dir, parent);
+        assert_int_equal(system(cmd), 0);
+}
+
+/* Where an input cannot be watched (nor its parent), libkmod's check stays in force. */
+static void test_incomplete_watch_keeps_the_check(void **state)
+{
+        _cleanup_(resolver_freep) Resolver *r = NULL;
+        _cleanup_(plan_unrefp) Plan *p = NULL;
+        const char *const conf[] = { fx.conf, "/nonexistent-mc/dir/modprobe.d", NULL };
+
+        assert_int_equal(resolver_new(&r, true, fx.moddir, conf), 0);
+        assert_int_equal(resolver_resolve_modalias(r, "mctest:a", NULL, &p), 0);
+        assert_int_equal(resolver_stats(r).checks, 1);
 }
 
 static void test_bad_input(void **state)
@@ -556,7 +634,7 @@ static void test_real_tree(void **state)
         _cleanup_(resolver_freep) Resolver *r = NULL;
         _cleanup_(plan_unrefp) Plan *p = NULL;
 
-        assert_int_equal(resolver_new(&r, NULL, real_moddir, NULL), 0);
+        assert_int_equal(resolver_new(&r, false, real_moddir, NULL), 0);
         real_case(r, false, (char *const[]){ "xfs", NULL }, "libcrc32c");
         real_case(r, false, (char *const[]){ "btrfs", NULL }, "raid6_pq");
         real_case(r, false, (char *const[]){ "kvm_intel", NULL }, "kvm");
@@ -605,6 +683,8 @@ int main(void)
                 cmocka_unit_test(test_kernel_command_line),
                 cmocka_unit_test(test_cache_and_reload),
                 cmocka_unit_test(test_config_file_edited_in_place),
+                cmocka_unit_test(test_watch_replaces_the_check),
+                cmocka_unit_test(test_incomplete_watch_keeps_the_check),
                 cmocka_unit_test(test_bad_input),
                 cmocka_unit_test(test_real_tree),
         };

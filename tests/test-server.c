@@ -85,7 +85,7 @@ static void daemon_start(Daemon *d, const EngineConfig *ec, const ServerConfig *
         kernel_fake_set_compression(d->fake, COMPRESSION_XZ);
         assert_int_equal(engine_new(&d->engine, d->event, kernel_fake_kernel(d->fake), ec), 0);
         assert_int_equal(engine_start(d->engine), 0);
-        assert_int_equal(resolver_new(&d->resolver, d->event, fx.moddir, conf), 0);
+        assert_int_equal(resolver_new(&d->resolver, true, fx.moddir, conf), 0);
         assert_int_equal(server_new(&d->server, d->event, d->engine, d->resolver, sc), 0);
         assert_int_equal(server_listen_address(d->server, d->sock, 0666), 0);
         assert_int_equal(chmod(d->sock, 0666), 0);

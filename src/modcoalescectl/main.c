@@ -155,7 +155,7 @@ static int verb_resolve(char *const *inputs)
         if (k < 0)
                 return log_error_errno(k, "Invalid parameters: %s.", reason);
 
-        k = resolver_new(&r, NULL, arg_module_dir, (const char *const *) arg_config);
+        k = resolver_new(&r, false, arg_module_dir, (const char *const *) arg_config);
         if (k < 0)
                 return log_error_errno(k, "Failed to load the module index of %s: %m",
                         arg_module_dir ?: "the running kernel");

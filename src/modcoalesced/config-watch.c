@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* config-watch.c — see config-watch.h. Any event counts: the resolver then reloads everything,
- * which is cheap next to a stale plan (a blacklist that is not honoured). */
+/* config-watch.c — see config-watch.h. Any event on a watched path counts: the resolver then
+ * reloads everything, which is cheap next to a stale plan (a blacklist that is not honoured). On
+ * the parent of a missing path, only that path's creation counts (/run changes all the time). */
 #include <errno.h>
-#include <stdbool.h>
+#include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/inotify.h>
 #include <unistd.h>
 
@@ -24,60 +26,90 @@ static char *const default_paths[] = {
 #define WATCH_MASK                                                                                 \
         (IN_CLOSE_WRITE | IN_MODIFY | IN_ATTRIB | IN_CREATE | IN_DELETE | IN_MOVED_FROM |          \
                 IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF)
+#define PARENT_MASK (IN_CREATE | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF)
+
+typedef struct Watch {
+        int wd;
+        char *child; /* on a missing path's parent: the name whose creation counts; else NULL */
+} Watch;
 
 struct ConfigWatch {
         int fd;
-        sd_event_source *source;
-        bool dirty;
+        Watch *watches;
+        size_t n_watches;
+        bool complete;
 };
 
-static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+/* IN_MASK_ADD: two paths may share a directory (a watched one, and the parent of a missing
+ * one), which inotify gives one watch descriptor. */
+static int watch_add(ConfigWatch *w, const char *path, uint32_t mask, const char *child)
 {
-        char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-        ConfigWatch *w = userdata;
+        Watch *n;
+        int wd;
 
-        /* Drained, so that the level-triggered source goes quiet until the next change. */
-        for (;;) {
-                ssize_t n = read(fd, buf, sizeof(buf));
-
-                if (n > 0) {
-                        w->dirty = true;
-                        continue;
-                }
-                if (n < 0 && errno == EINTR)
-                        continue;
-                /* EAGAIN: drained. Anything else: say "changed", a reload is always safe. */
-                if (n < 0 && errno != EAGAIN)
-                        w->dirty = true;
-                return 0;
-        }
+        wd = inotify_add_watch(w->fd, path, mask | IN_MASK_ADD);
+        if (wd < 0)
+                return -errno;
+        n = reallocarray(w->watches, w->n_watches + 1, sizeof(Watch));
+        if (!n)
+                return -ENOMEM;
+        w->watches = n;
+        n[w->n_watches] = (Watch){ .wd = wd, .child = child ? strdup(child) : NULL };
+        if (child && !n[w->n_watches].child)
+                return -ENOMEM;
+        w->n_watches++;
+        return 0;
 }
 
-int config_watch_new(ConfigWatch **ret, sd_event *event, char *const *paths)
+/* The path itself, or, when it does not exist, its parent for its creation. */
+static int watch_path(ConfigWatch *w, const char *path)
 {
-        _cleanup_close_ int fd = -EBADF;
-        ConfigWatch *w;
+        char parent[PATH_MAX];
+        const char *slash;
         int r;
 
-        fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        for (char *const *p = paths ?: default_paths; *p; p++)
-                if (inotify_add_watch(fd, *p, WATCH_MASK) < 0 && errno != ENOENT &&
-                        errno != ENOTDIR)
-                        log_debug_errno(errno, "Cannot watch %s: %m", *p);
+        r = watch_add(w, path, WATCH_MASK, NULL);
+        if (r != -ENOENT && r != -ENOTDIR)
+                return r;
+        slash = strrchr(path, '/');
+        if (!slash || !slash[1] || (size_t) (slash - path) >= sizeof(parent))
+                return r;
+        memcpy(parent, path, slash - path);
+        parent[slash - path] = '\0';
+        return watch_add(w, parent[0] ? parent : "/", PARENT_MASK, slash + 1);
+}
+
+/* -ENOMEM is fatal; any other failure leaves the watch incomplete. */
+static int watch_input(ConfigWatch *w, const char *path, bool module_dir)
+{
+        int r = module_dir ? watch_add(w, path, WATCH_MASK, NULL) : watch_path(w, path);
+
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                log_debug_errno(r, "Cannot watch %s%s: %m", path, module_dir ? "" : " or its parent");
+                w->complete = false;
+        }
+        return 0;
+}
+
+int config_watch_new(ConfigWatch **ret, const char *module_dir, char *const *paths)
+{
+        _cleanup_(config_watch_freep) ConfigWatch *w = NULL;
+
         w = calloc(1, sizeof(*w));
         if (!w)
                 return -ENOMEM;
-        w->fd = TAKE_FD(fd);
-        r = sd_event_add_io(event, &w->source, w->fd, EPOLLIN, on_inotify, w);
-        if (r < 0) {
-                config_watch_free(w);
-                return r;
-        }
-        (void) sd_event_source_set_priority(w->source, SD_EVENT_PRIORITY_IMPORTANT);
-        (void) sd_event_source_set_description(w->source, "config-watch");
-        *ret = w;
+        w->complete = true;
+        w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (w->fd < 0)
+                return -errno;
+        if (module_dir && watch_input(w, module_dir, true) < 0)
+                return -ENOMEM;
+        for (char *const *p = paths ?: default_paths; *p; p++)
+                if (watch_input(w, *p, false) < 0)
+                        return -ENOMEM;
+        *ret = TAKE_PTR(w);
         return 0;
 }
 
@@ -85,16 +117,50 @@ ConfigWatch *config_watch_free(ConfigWatch *w)
 {
         if (!w)
                 return NULL;
-        sd_event_source_disable_unref(w->source);
         safe_close(w->fd);
+        for (size_t i = 0; i < w->n_watches; i++)
+                free(w->watches[i].child);
+        free(w->watches);
         free(w);
         return NULL;
 }
 
+static bool event_counts(const ConfigWatch *w, const struct inotify_event *ev)
+{
+        if (ev->mask & (IN_Q_OVERFLOW | IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF))
+                return true;
+        for (size_t i = 0; i < w->n_watches; i++)
+                if (w->watches[i].wd == ev->wd &&
+                        (!w->watches[i].child ||
+                                (ev->len > 0 && strcmp(ev->name, w->watches[i].child) == 0)))
+                        return true;
+        return false;
+}
+
 int config_watch_changed(ConfigWatch *w)
 {
-        bool dirty = w->dirty;
+        char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+        bool changed = false;
 
-        w->dirty = false;
-        return dirty;
+        for (;;) {
+                ssize_t n = read(w->fd, buf, sizeof(buf));
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno == EAGAIN)
+                        return changed;
+                if (n <= 0)
+                        return 1; /* Cannot tell: a reload is always safe. */
+                for (char *p = buf; p < buf + n;) {
+                        const struct inotify_event *ev = (const struct inotify_event *) p;
+
+                        changed = changed || event_counts(w, ev);
+                        p += sizeof(struct inotify_event) + ev->len;
+                }
+        }
+}
+
+bool config_watch_complete(const ConfigWatch *w)
+{
+        return w->complete;
 }

@@ -230,7 +230,7 @@ int manager_new(Manager **ret, const ManagerConfig *config)
         if (k < 0)
                 return log_error_errno(k, "Failed to set up the event loop: %m");
 
-        k = resolver_new(&m->resolver, m->event, config->module_dir, NULL);
+        k = resolver_new(&m->resolver, true, config->module_dir, NULL);
         if (k < 0)
                 return log_error_errno(k, "Failed to load the module index of %s: %m",
                         config->module_dir ?: "the running kernel");

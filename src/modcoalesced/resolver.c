@@ -28,7 +28,8 @@ struct Resolver {
         char *module_dir;
         char **config_paths;
         Hashmap *cache; /* key → CacheEntry */
-        ConfigWatch *watch; /* edits inside modprobe.d that libkmod's check misses; may be NULL */
+        bool watching; /* long-lived: its inputs are watched (config-watch.h) */
+        ConfigWatch *watch; /* NULL: not watching, or the watch could not be made */
         uint64_t generation;
         ResolverStats stats;
 };
@@ -84,6 +85,15 @@ static int resolver_load(Resolver *r)
         if (!ctx)
                 return -ENOMEM;
         kmod_set_log_fn(ctx, on_kmod_log, NULL);
+        if (r->watching) {
+                /* A new watch before the inputs are read, so that no change falls between the
+                 * two; the old one's watches may name replaced files. Without one, libkmod's
+                 * check of the directories' times is all there is. */
+                r->watch = config_watch_free(r->watch);
+                k = config_watch_new(&r->watch, kmod_get_dirname(ctx), r->config_paths);
+                if (k < 0)
+                        log_debug_errno(k, "Cannot watch the module index and modprobe.d: %m");
+        }
         k = kmod_load_resources(ctx);
         if (k < 0) {
                 kmod_unref(ctx);
@@ -95,8 +105,7 @@ static int resolver_load(Resolver *r)
         return 0;
 }
 
-int resolver_new(
-        Resolver **ret, sd_event *event, const char *module_dir, const char *const *config_paths)
+int resolver_new(Resolver **ret, bool watch, const char *module_dir, const char *const *config_paths)
 {
         _cleanup_(resolver_freep) Resolver *r = NULL;
         size_t n = 0;
@@ -120,11 +129,7 @@ int resolver_new(
         k = hashmap_new(&r->cache, &string_hash_ops);
         if (k < 0)
                 return k;
-        /* Before the first load, so that no edit falls between the two. Without it (no inotify,
-         * or no loop), libkmod's check of the directories' times is all there is. */
-        k = event ? config_watch_new(&r->watch, event, r->config_paths) : 0;
-        if (k < 0)
-                log_debug_errno(k, "Cannot watch modprobe.d, in-place edits go unnoticed: %m");
+        r->watching = watch;
         k = resolver_load(r);
         if (k < 0)
                 return k;
@@ -148,11 +153,18 @@ Resolver *resolver_free(Resolver *r)
 
 int resolver_refresh(Resolver *r)
 {
-        bool edited = r->watch && config_watch_changed(r->watch) > 0;
+        bool changed = r->watch && config_watch_changed(r->watch) > 0;
         int k;
 
-        if (!edited && kmod_validate_resources(r->ctx) == KMOD_RESOURCES_OK)
+        /* A complete watch that saw nothing is the answer: no stat() of every index and
+         * configuration path, which was most of what a request for a live module cost. */
+        if (!changed && r->watch && config_watch_complete(r->watch))
                 return 0;
+        if (!changed) {
+                r->stats.checks++;
+                if (kmod_validate_resources(r->ctx) == KMOD_RESOURCES_OK)
+                        return 0;
+        }
         k = resolver_load(r);
         if (k < 0)
                 return k;

@@ -4,8 +4,7 @@
  * from one thread only: libkmod is not thread-safe. */
 #pragma once
 
-#include <systemd/sd-event.h>
-
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "cleanup.h"
@@ -21,14 +20,15 @@ typedef struct ResolverStats {
         uint64_t lookups;
         uint64_t cache_hits;
         uint64_t reloads; /* the module index or modprobe.d changed: cache dropped */
+        uint64_t checks; /* libkmod's own check of its inputs (a stat() each): no complete watch */
 } ResolverStats;
 
 /* module_dir: the tree with modules.dep.bin (NULL: /lib/modules/`uname -r`); config_paths:
- * modprobe.d files or directories (NULL: libkmod's defaults). Both are kept for reloads. event:
- * the loop on which modprobe.d is watched for edits of its files (config-watch.h), which
- * libkmod's own check misses; NULL for a resolver that lives for one answer. */
-int resolver_new(
-        Resolver **ret, sd_event *event, const char *module_dir, const char *const *config_paths);
+ * modprobe.d files or directories (NULL: libkmod's defaults). Both are kept for reloads. watch:
+ * a resolver that lives long (the daemon's) watches them (config-watch.h): it notices edits of
+ * modprobe.d files that libkmod's own check misses, and needs no check at all while nothing
+ * changes; false for a resolver that lives for one answer. */
+int resolver_new(Resolver **ret, bool watch, const char *module_dir, const char *const *config_paths);
 Resolver *resolver_free(Resolver *r);
 DEFINE_POINTER_CLEANUP_FUNC(Resolver, resolver_free);
 

@@ -268,6 +268,16 @@ mounts() {
 
 # A coldplug boot: what udev's storm cost, from systemd-udevd's start; the time from the start of
 # systemd-udev-trigger until `udevadm settle` returned (mc-bench-settle.service).
+# What udevd said of its workers this boot: programs (the helper) that exited non-zero, workers
+# slow enough to be warned about, workers killed at the event timeout.
+udev_complaints() {
+        local j
+        j=$(journalctl --no-pager -b -u systemd-udevd.service -q -o cat)
+        echo "udev_failed=$(grep -c "modcoalesced-udev.* failed with exit code" <<<"$j")" \
+                "udev_slow=$(grep -c "is taking a long time" <<<"$j")" \
+                "udev_killed=$(grep -ci "killed\|timed out" <<<"$j")"
+}
+
 coldplug() {
         local loader=daemon since t_trig t_settle
         case $mode in *stock*) loader=stock ;; esac
@@ -281,7 +291,8 @@ coldplug() {
                 "settle_s=$(awk -v a="$t_trig" -v b="$t_settle" 'BEGIN { printf "%.2f", (b - a) / 1e6 }')" \
                 "$(head -n 1 $OUT/boot.eval)" \
                 "modules_attempted=$(grep -c '^mod ' $OUT/boot.eval)" \
-                "modules_failing=$(grep -c '^mod .* failed=[1-9]' $OUT/boot.eval)"
+                "modules_failing=$(grep -c '^mod .* failed=[1-9]' $OUT/boot.eval)" \
+                "$(udev_complaints)"
         sed -n "s/^mod /cpmod path=$path loader=$loader name=/p" $OUT/boot.eval
         lsmod | awk 'NR > 1 { print "cplsmod " $1 }' | sort
         if [ "$loader" = daemon ]; then
