@@ -559,6 +559,29 @@ static void test_watch_replaces_the_check(void **state)
         assert_int_equal(system(cmd), 0);
 }
 
+/* An index that goes bad under a watching resolver: every call fails (none is answered from
+ * the old index's cache) until depmod writes a good one again. */
+static void test_watch_after_failed_reload(void **state)
+{
+        _cleanup_(resolver_freep) Resolver *r = NULL;
+        _cleanup_(plan_unrefp) Plan *p = NULL;
+        const char *const conf[] = { fx.conf, NULL };
+        char cmd[2048];
+
+        assert_int_equal(resolver_new(&r, true, fx.moddir, conf), 0);
+        assert_int_equal(resolver_resolve_modalias(r, "mctest:a", NULL, &p), 0);
+        plan_unref(p);
+        p = NULL;
+        snprintf(cmd, sizeof(cmd), "head -c 4096 /dev/urandom >%s/modules.alias.bin", fx.moddir);
+        assert_int_equal(system(cmd), 0);
+        for (int i = 0; i < 3; i++)
+                assert_true(resolver_resolve_modalias(r, "mctest:a", NULL, &p) < 0);
+        snprintf(cmd, sizeof(cmd), "depmod -b %s %s", fx.root, fx.kver);
+        assert_int_equal(system(cmd), 0);
+        assert_int_equal(resolver_resolve_modalias(r, "mctest:a", NULL, &p), 0);
+        assert_true(p->n_modules >= 1);
+}
+
 /* Where an input cannot be watched (nor its parent), libkmod's check stays in force. */
 static void test_incomplete_watch_keeps_the_check(void **state)
 {
@@ -684,6 +707,7 @@ int main(void)
                 cmocka_unit_test(test_cache_and_reload),
                 cmocka_unit_test(test_config_file_edited_in_place),
                 cmocka_unit_test(test_watch_replaces_the_check),
+                cmocka_unit_test(test_watch_after_failed_reload),
                 cmocka_unit_test(test_incomplete_watch_keeps_the_check),
                 cmocka_unit_test(test_bad_input),
                 cmocka_unit_test(test_real_tree),

@@ -97,6 +97,10 @@ static int resolver_load(Resolver *r)
         k = kmod_load_resources(ctx);
         if (k < 0) {
                 kmod_unref(ctx);
+                /* The new watch has seen nothing since, but the old context is stale: libkmod's
+                 * check answers until a reload succeeds (and makes a watch again), so that every
+                 * request tries again rather than being answered from the old index. */
+                r->watch = config_watch_free(r->watch);
                 return log_debug_errno(k, "Failed to load module index of %s: %m",
                         r->module_dir ? r->module_dir : "the running kernel");
         }
