@@ -87,7 +87,8 @@ static int watch_input(ConfigWatch *w, const char *path, bool module_dir)
         if (r == -ENOMEM)
                 return r;
         if (r < 0) {
-                log_debug_errno(r, "Cannot watch %s%s: %m", path, module_dir ? "" : " or its parent");
+                log_debug_errno(
+                        r, "Cannot watch %s%s: %m", path, module_dir ? "" : " or its parent");
                 w->complete = false;
         }
         return 0;

@@ -109,7 +109,8 @@ static int resolver_load(Resolver *r)
         return 0;
 }
 
-int resolver_new(Resolver **ret, bool watch, const char *module_dir, const char *const *config_paths)
+int resolver_new(
+        Resolver **ret, bool watch, const char *module_dir, const char *const *config_paths)
 {
         _cleanup_(resolver_freep) Resolver *r = NULL;
         size_t n = 0;

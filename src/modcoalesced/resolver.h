@@ -28,7 +28,8 @@ typedef struct ResolverStats {
  * a resolver that lives long (the daemon's) watches them (config-watch.h): it notices edits of
  * modprobe.d files that libkmod's own check misses, and needs no check at all while nothing
  * changes; false for a resolver that lives for one answer. */
-int resolver_new(Resolver **ret, bool watch, const char *module_dir, const char *const *config_paths);
+int resolver_new(
+        Resolver **ret, bool watch, const char *module_dir, const char *const *config_paths);
 Resolver *resolver_free(Resolver *r);
 DEFINE_POINTER_CLEANUP_FUNC(Resolver, resolver_free);
 
