@@ -149,10 +149,12 @@ void module_arm_poll(Engine *e)
 }
 
 /* A remembered failure expires once the window has passed since it happened and since the last
- * request told of it ended, or at once when the module tree or configuration changed (the
- * resolver's generation moved on). While a request told of it is still running (a per-CPU plan
- * waiting for a slow module, its clients asking again after TimedOut), the storm that met the
- * failure is not over, and a new attempt would only repeat it. */
+ * request told of it timed out, with nobody told of it still running; or at once when the
+ * module tree or configuration changed (the resolver's generation moved on). While a request
+ * told of it runs (a per-CPU plan waiting for a slow module), or its client is about to ask
+ * again after TimedOut, the storm that met the failure is not over, and a new attempt would
+ * only repeat it. Requests that end with their answer do not extend it: a steady trickle of
+ * them still sees one attempt per window. */
 void module_expire_failure(Module *m)
 {
         Engine *e = m->engine;

@@ -57,9 +57,9 @@ struct Module {
         int error;
         usec_t failed_at;
         uint64_t failed_generation;
-        /* Requests told of the remembered failure that have not ended yet (orphans included:
-         * their clients ask again after TimedOut), and when the last of them ended: the memory
-         * lasts while they do and for the window after (module_expire_failure()). */
+        /* Requests told of the remembered failure that have not ended yet (orphans included),
+         * and when the last of them that timed out ended (its client asks again): the memory
+         * lasts while they run and for the window after that (module_expire_failure()). */
         unsigned n_failure_holders;
         usec_t failure_released_at;
         unsigned n_walkers; /* requests holding the waiting-deps marker */

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* request-wait.c — see request-wait.h. */
+#include <errno.h>
+
 #include "request-wait.h"
 
 void request_wait(Module *m, Request *r, size_t i)
@@ -48,6 +50,8 @@ void request_hold_failure(Request *r, size_t i, Module *m)
 
 void request_drop_failures(Request *r)
 {
+        /* Timed out (answered TimedOut, orphan or not): its client asks again. */
+        bool asks_again = r->orphan || r->error == -ETIME;
         usec_t now = now_usec();
 
         for (size_t i = 0; i < r->plan->n_modules; i++) {
@@ -56,7 +60,8 @@ void request_drop_failures(Request *r)
                 if (!m)
                         continue;
                 r->waits[i].failure = NULL;
-                if (--m->n_failure_holders == 0)
+                m->n_failure_holders--;
+                if (asks_again)
                         m->failure_released_at = now;
         }
 }

@@ -16,6 +16,7 @@ void request_unwait(Request *r);
 
 /* The request was told of m's remembered failure: it holds the memory until it ends. */
 void request_hold_failure(Request *r, size_t i, Module *m);
+/* It ends: if it timed out, its client asks again, and the window starts anew from now. */
 void request_drop_failures(Request *r);
 
 /* Targets that this request will load after their dependencies show up as in flight
