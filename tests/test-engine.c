@@ -867,6 +867,33 @@ static void test_kernel_request_asked_again_waits(void **state)
         harness_done(&h);
 }
 
+/* Asked again, the kernel's request still does not wait for a dependency whose init runs: that
+ * init may be the one asking (for a module that depends on it); only the module it names is
+ * waited for. */
+static void test_kernel_request_asked_again_dependency(void **state)
+{
+        _cleanup_(plan_unrefp) Plan *p = NULL;
+        Harness h;
+
+        harness_init(&h, NULL, COMPRESSION_XZ);
+        kernel_fake_set_state(h.fake, "mc_shared", KERNEL_MODULE_COMING);
+        harness_start(&h);
+        p = plan_for(&h, "mc_user1"); /* mc_shared, then mc_user1 */
+        assert_int_equal(p->n_modules, 2);
+        assert_int_equal(engine_submit_full(h.engine, p, resolver_generation(h.resolver),
+                                 ENGINE_REQUEST_FROM_KERNEL | ENGINE_REQUEST_WAITED_BEFORE, on_done,
+                                 &h, NULL),
+                0);
+        kernel_fake_set_state(h.fake, "mc_shared", KERNEL_MODULE_LIVE);
+        engine_module_event(h.engine, "mc_shared", KERNEL_MODULE_LIVE);
+        run_until(&h, 1);
+        assert_int_equal(h.records[0].error, 0);
+        assert_int_equal(result_of(&h.records[0], 0)->outcome, OUTCOME_IN_PROGRESS);
+        assert_int_equal(result_of(&h.records[0], 1)->outcome, OUTCOME_LOADED);
+        assert_int_equal(kernel_fake_loads(h.fake, "mc_shared"), 0);
+        harness_done(&h);
+}
+
 /* The kernel asking for a module whose dependency is in the kernel, as udev's storm and the
  * kernel's own requests do at once (the VM's deb1 waves): while the dependency is not formed
  * yet (no init runs, nothing in /sys/module), the request waits for its load as stock modprobe's
@@ -1706,6 +1733,7 @@ int main(void)
                 cmocka_unit_test(test_live_module_costs_nothing),
                 cmocka_unit_test(test_kernel_requests_do_not_wait),
                 cmocka_unit_test(test_kernel_request_asked_again_waits),
+                cmocka_unit_test(test_kernel_request_asked_again_dependency),
                 cmocka_unit_test(test_kernel_request_waits_for_unformed_dependency),
                 cmocka_unit_test(test_nested_request_module),
                 cmocka_unit_test(test_nested_request_joins_queued_load),

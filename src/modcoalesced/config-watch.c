@@ -94,6 +94,11 @@ static int watch_input(ConfigWatch *w, const char *path, bool module_dir)
         return 0;
 }
 
+char *const *config_watch_default_paths(void)
+{
+        return default_paths;
+}
+
 int config_watch_new(ConfigWatch **ret, const char *module_dir, char *const *paths)
 {
         _cleanup_(config_watch_freep) ConfigWatch *w = NULL;

@@ -15,8 +15,12 @@
 
 typedef struct ConfigWatch ConfigWatch;
 
-/* Watches module_dir (NULL: none) and PATHS (directories or files; NULL: libkmod's default
- * modprobe.d directories). A path that does not exist is covered through its parent, for its
+/* libkmod 34's default modprobe.d directories, as Debian builds it: the resolver hands this list
+ * to libkmod explicitly, so that what is read is what is watched. */
+char *const *config_watch_default_paths(void);
+
+/* Watches module_dir (NULL: none) and PATHS (directories or files; NULL: the default
+ * directories above). A path that does not exist is covered through its parent, for its
  * creation; where that fails too, the watch is not complete (config_watch_complete()). */
 int config_watch_new(ConfigWatch **ret, const char *module_dir, char *const *paths);
 ConfigWatch *config_watch_free(ConfigWatch *w);

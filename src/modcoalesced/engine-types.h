@@ -135,7 +135,8 @@ typedef void (*EngineEventFunc)(const EngineEvent *ev, void *userdata);
  * others are doing. */
 #define ENGINE_REQUEST_FROM_KERNEL (1u << 0)
 /* With ENGINE_REQUEST_FROM_KERNEL: the same kernel request again, after it timed out waiting for
- * these loads. It waited before their init ran, so it is not asking from inside it: it waits
- * for a module whose init runs, as any other request does (the kernel's caller, a mount say,
- * needs the module in place when request_module() returns). */
+ * these loads. It waited before the init of the module it names ran, so it is not asking from
+ * inside it: it waits for that module while its init runs, as any other request does (the
+ * kernel's caller, a mount say, needs the module in place when request_module() returns). A
+ * dependency whose init runs is still answered in-progress: its init may be the one asking. */
 #define ENGINE_REQUEST_WAITED_BEFORE (1u << 1)

@@ -129,6 +129,7 @@ void module_settle_job(LoadJob *j, void *userdata)
         m->failures++;
         m->error = error;
         m->failed_at = now_usec();
+        m->failure_released_at = 0; /* the window of an earlier failure */
         m->failed_generation = e->generation;
         module_unindex(m);
         module_set_state(m, error_is_transient(error) ? MODULE_ABSENT : MODULE_FAILED);

@@ -27,6 +27,7 @@ struct Request {
         int32_t error;
         bool in_pending;
         bool orphan; /* answered (timed out), carrying on with its plan for nobody */
+        bool timed_out; /* answered TimedOut: its client asks again */
         bool advancing; /* in request_release_waiters()' list */
         unsigned flags; /* ENGINE_REQUEST_* */
         uint64_t failed_groups; /* plan groups that lost a hard module */

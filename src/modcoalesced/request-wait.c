@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* request-wait.c — see request-wait.h. */
-#include <errno.h>
-
 #include "request-wait.h"
 
 void request_wait(Module *m, Request *r, size_t i)
@@ -42,7 +40,7 @@ void request_hold_failure(Request *r, size_t i, Module *m)
 {
         RequestWait *w = &r->waits[i];
 
-        if (w->failure)
+        if (w->failure || r->orphan)
                 return;
         w->failure = m;
         m->n_failure_holders++;
@@ -50,8 +48,6 @@ void request_hold_failure(Request *r, size_t i, Module *m)
 
 void request_drop_failures(Request *r)
 {
-        /* Timed out (answered TimedOut, orphan or not): its client asks again. */
-        bool asks_again = r->orphan || r->error == -ETIME;
         usec_t now = now_usec();
 
         for (size_t i = 0; i < r->plan->n_modules; i++) {
@@ -61,7 +57,7 @@ void request_drop_failures(Request *r)
                         continue;
                 r->waits[i].failure = NULL;
                 m->n_failure_holders--;
-                if (asks_again)
+                if (r->timed_out) /* its client asks again */
                         m->failure_released_at = now;
         }
 }

@@ -98,6 +98,15 @@ static void request_fail_module(Request *r, const PlanModule *pm, int error)
         }
 }
 
+/* The kernel's request asked again after TimedOut waits for the module it names even while that
+ * module's init runs: it waited before the init began, so it is not asking from inside it. Not
+ * for the dependencies: a module's init may ask for a module that depends on it, and the answer
+ * "in progress" for the asker itself is what keeps that from a deadlock. */
+static bool request_waited_before(const Request *r, const PlanModule *pm)
+{
+        return (r->flags & ENGINE_REQUEST_WAITED_BEFORE) && pm->target;
+}
+
 /* Whether the request may wait for m's load. The kernel's may not once that module's init
  * runs (the kernel has it coming, or live and about to return) or its install command does: the
  * request may come from inside that very init, which waits for its answer. It may while the
@@ -107,14 +116,14 @@ static void request_fail_module(Request *r, const PlanModule *pm, int error)
  * (the kernel fails it, "Unknown symbol"), where stock modprobe's finit_module() would wait for
  * the load in flight. A waiting kernel request makes the load urgent, since the init that asks
  * may hold the only free worker. */
-static bool request_may_join(Request *r, Module *m)
+static bool request_may_join(Request *r, Module *m, const PlanModule *pm)
 {
         KernelModuleState ks;
         LoadStage stage;
 
         if (!(r->flags & ENGINE_REQUEST_FROM_KERNEL))
                 return true;
-        if (r->flags & ENGINE_REQUEST_WAITED_BEFORE) {
+        if (request_waited_before(r, pm)) {
                 loader_expedite(r->engine->loader, m->job);
                 return true;
         }
@@ -141,7 +150,7 @@ static void request_join(Request *r, size_t i, Module *m, Coalesced by)
         RequestResult *res = &r->results[i];
         Engine *e = r->engine;
 
-        if (!request_may_join(r, m)) {
+        if (!request_may_join(r, m, &r->plan->modules[i])) {
                 res->outcome = OUTCOME_IN_PROGRESS;
                 return;
         }
@@ -223,8 +232,7 @@ static int request_step(Request *r, size_t i)
                 return 0;
 
         case MODULE_COMING:
-                if ((r->flags & (ENGINE_REQUEST_FROM_KERNEL | ENGINE_REQUEST_WAITED_BEFORE)) ==
-                        ENGINE_REQUEST_FROM_KERNEL) {
+                if ((r->flags & ENGINE_REQUEST_FROM_KERNEL) && !request_waited_before(r, pm)) {
                         res->outcome = OUTCOME_IN_PROGRESS;
                         return 0;
                 }
@@ -461,6 +469,9 @@ static void request_orphan(Request *r)
                 if (r->results[i].outcome == OUTCOME_TIMED_OUT)
                         r->results[i] = (RequestResult){ .counted = r->results[i].counted };
         r->orphan = true;
+        /* An orphan may wait on a load for ever: the failures it was told of are its client's,
+         * who was answered and asks again. */
+        request_drop_failures(r);
         LIST_APPEND(pending, e->orphans, r);
         e->n_orphans++;
         e->stats.requests_carried_on++;
@@ -485,6 +496,7 @@ int request_on_timeout(sd_event_source *s, uint64_t usec, void *userdata)
                                 res->error = -ETIME;
                                 res->waited = (uint32_t) (now - r->waits[i].since);
                         }
+                r->timed_out = true;
                 name = request_timed_out_module(r);
                 e->stats.requests_timed_out++;
                 log_debug("Request for %s timed out after %" PRIu64 " ms.", name ?: "?",

@@ -29,6 +29,7 @@ struct Resolver {
         char **config_paths;
         Hashmap *cache; /* key → CacheEntry */
         bool watching; /* long-lived: its inputs are watched (config-watch.h) */
+        bool must_reload; /* a change was seen and not yet loaded */
         ConfigWatch *watch; /* NULL: not watching, or the watch could not be made */
         uint64_t generation;
         ResolverStats stats;
@@ -76,31 +77,63 @@ static void resolver_flush_cache(Resolver *r)
                 cache_entry_free(e);
 }
 
+/* libkmod reads modprobe.d in kmod_new() and the index in kmod_load_resources(). Without our
+ * own list, libkmod's built-in one: the watch's (config-watch.h), so that both are the same. */
+static struct kmod_ctx *resolver_kmod_new(Resolver *r)
+{
+        char *const *paths = r->config_paths ?: config_watch_default_paths();
+        struct kmod_ctx *ctx;
+
+        ctx = kmod_new(r->module_dir, (const char *const *) paths);
+        if (ctx)
+                kmod_set_log_fn(ctx, on_kmod_log, NULL);
+        return ctx;
+}
+
+/* A new watch before the inputs are read, so that no change falls between the two (the old
+ * one's watches may name replaced files). Without one, libkmod's check of the directories'
+ * times is all there is. */
+static int resolver_watch(Resolver *r)
+{
+        _cleanup_free_ char *dir = NULL;
+        int k;
+
+        r->watch = config_watch_free(r->watch);
+        if (r->ctx)
+                dir = strdup(kmod_get_dirname(r->ctx));
+        else {
+                /* The first load: which directory libkmod takes, from a context of its own. */
+                struct kmod_ctx *probe = resolver_kmod_new(r);
+
+                if (!probe)
+                        return -ENOMEM;
+                dir = strdup(kmod_get_dirname(probe));
+                kmod_unref(probe);
+        }
+        if (!dir)
+                return -ENOMEM;
+        k = config_watch_new(&r->watch, dir, r->config_paths ?: config_watch_default_paths());
+        if (k < 0)
+                log_debug_errno(k, "Cannot watch the module index and modprobe.d: %m");
+        return 0;
+}
+
 static int resolver_load(Resolver *r)
 {
         struct kmod_ctx *ctx;
         int k;
 
-        ctx = kmod_new(r->module_dir, (const char *const *) r->config_paths);
+        if (r->watching) {
+                k = resolver_watch(r);
+                if (k < 0)
+                        return k;
+        }
+        ctx = resolver_kmod_new(r);
         if (!ctx)
                 return -ENOMEM;
-        kmod_set_log_fn(ctx, on_kmod_log, NULL);
-        if (r->watching) {
-                /* A new watch before the inputs are read, so that no change falls between the
-                 * two; the old one's watches may name replaced files. Without one, libkmod's
-                 * check of the directories' times is all there is. */
-                r->watch = config_watch_free(r->watch);
-                k = config_watch_new(&r->watch, kmod_get_dirname(ctx), r->config_paths);
-                if (k < 0)
-                        log_debug_errno(k, "Cannot watch the module index and modprobe.d: %m");
-        }
         k = kmod_load_resources(ctx);
         if (k < 0) {
                 kmod_unref(ctx);
-                /* The new watch has seen nothing since, but the old context is stale: libkmod's
-                 * check answers until a reload succeeds (and makes a watch again), so that every
-                 * request tries again rather than being answered from the old index. */
-                r->watch = config_watch_free(r->watch);
                 return log_debug_errno(k, "Failed to load module index of %s: %m",
                         r->module_dir ? r->module_dir : "the running kernel");
         }
@@ -158,21 +191,27 @@ Resolver *resolver_free(Resolver *r)
 
 int resolver_refresh(Resolver *r)
 {
-        bool changed = r->watch && config_watch_changed(r->watch) > 0;
         int k;
 
+        /* A change seen (by the watch, whose events are then gone, or by libkmod's check) is
+         * reloaded until a load succeeds: every request until then tries again and fails,
+         * rather than being answered from the old index. */
+        if (r->watch && config_watch_changed(r->watch) > 0)
+                r->must_reload = true;
         /* A complete watch that saw nothing is the answer: no stat() of every index and
          * configuration path, which was most of what a request for a live module cost. */
-        if (!changed && r->watch && config_watch_complete(r->watch))
+        if (!r->must_reload && r->watch && config_watch_complete(r->watch))
                 return 0;
-        if (!changed) {
+        if (!r->must_reload) {
                 r->stats.checks++;
                 if (kmod_validate_resources(r->ctx) == KMOD_RESOURCES_OK)
                         return 0;
+                r->must_reload = true;
         }
         k = resolver_load(r);
         if (k < 0)
                 return k;
+        r->must_reload = false;
         resolver_flush_cache(r);
         r->generation++;
         r->stats.reloads++;

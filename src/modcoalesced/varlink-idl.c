@@ -54,10 +54,11 @@ static SD_VARLINK_DEFINE_METHOD(Load,
                                  "loads it needs go before all others."),
         SD_VARLINK_DEFINE_INPUT(fromKernel, SD_VARLINK_BOOL, SD_VARLINK_NULLABLE),
         SD_VARLINK_FIELD_COMMENT("With fromKernel: the same kernel request asked again after "
-                                 "TimedOut (the shim sets it). It waited for these loads "
+                                 "TimedOut (the shim sets it). It waited for the named modules "
                                  "before their init ran, so it does not come from inside it: a "
-                                 "module whose init is running is waited for, as modprobe's "
-                                 "finit_module() would wait for it."),
+                                 "named module whose init is running is waited for, as "
+                                 "modprobe's finit_module() would wait for it (a dependency "
+                                 "is still answered in-progress)."),
         SD_VARLINK_DEFINE_INPUT(waitedBefore, SD_VARLINK_BOOL, SD_VARLINK_NULLABLE),
         SD_VARLINK_FIELD_COMMENT("Answer without the per-module results: an empty reply when "
                                  "the request succeeds, LoadFailed without its modules when it "

@@ -198,6 +198,11 @@ static int load(char *argv[], const char *name, const char *req, size_t n, const
                 if (strcmp(out.error, VL_ERROR_SHUTTING_DOWN) == 0 ||
                         strcmp(out.error, VL_ERROR_TOO_MANY_REQUESTS) == 0)
                         return real_modprobe(argv, out.error);
+                /* A daemon older than waitedBefore (during an upgrade) refuses the second ask:
+                 * the real modprobe, as the shim did after TimedOut before. */
+                if (kernel_request && out.timed_out > 0 &&
+                        strcmp(out.error, "org.varlink.service.InvalidParameter") == 0)
+                        return real_modprobe(argv, "modcoalesced does not know waitedBefore");
                 log_debug("%s: %s", name, out.error);
                 return EXIT_FAILURE;
         case -ETIMEDOUT:
