@@ -135,6 +135,52 @@ rm "$MC_FAKE_KERNEL_DIR/hold/mc_user2"
 kill "$daemon_pid"; wait "$daemon_pid" 2>/dev/null || true
 ok "still loading at the shim's deadline: the real modprobe takes over for the kernel; a unit's shim exits 1, nothing else runs"
 
+# -- a daemon older than waitedBefore (mid-upgrade): TimedOut, then InvalidParameter ----------------
+# The second ask carries waitedBefore, which such a daemon refuses: the real modprobe answers the
+# kernel then, as the shim did after TimedOut before the field existed.
+mkdir -p "$tmp/old"
+python3 - "$tmp/old/io.modcoalesced.Manager" "$tmp/old/asks" <<'PY' 2>>"$tmp/old.log" &
+import json, os, socket, sys
+path, log = sys.argv[1:3]
+s = socket.socket(socket.AF_UNIX)
+s.bind(path)
+s.listen(16)
+open(os.path.join(os.path.dirname(path), "ready"), "w").write(str(os.getpid()))
+while True:
+    c, _ = s.accept()
+    buf = b""
+    while not buf.endswith(b"\0"):
+        d = c.recv(4096)
+        if not d:
+            break
+        buf += d
+    params = json.loads(buf[:-1])["parameters"] if buf else {}
+    with open(log, "a") as f:
+        f.write(json.dumps(params, sort_keys=True) + "\n")
+    if "waitedBefore" in params:
+        reply = {"error": "org.varlink.service.InvalidParameter",
+                 "parameters": {"parameter": "waitedBefore"}}
+    else:
+        reply = {"error": "io.modcoalesced.Manager.TimedOut", "parameters": {}}
+    c.sendall(json.dumps(reply).encode() + b"\0")
+    c.close()
+PY
+pids+=($!)
+for _ in $(seq 100); do [ -s "$tmp/old/ready" ] && break; sleep 0.05; done
+[ -s "$tmp/old/ready" ] || fail "no stand-in for an older daemon: $(cat "$tmp/old.log")"
+: >"$MC_FAKE_KERNEL_DIR/real-modprobe.log"
+t0=$(date +%s%N)
+MODCOALESCED_SOCKET="$tmp/old/io.modcoalesced.Manager" MODCOALESCED_SHIM_TIMEOUT=20 \
+        timeout 20 "$shim" -q -- mc_user1 || fail "shim: mc_user1 from an older daemon"
+t1=$(date +%s%N)
+[ "$(cat "$MC_FAKE_KERNEL_DIR/real-modprobe.log")" = "-q -- mc_user1" ] ||
+        fail "after InvalidParameter the real modprobe did not answer: '$(cat "$MC_FAKE_KERNEL_DIR/real-modprobe.log")'"
+[ "$(wc -l <"$tmp/old/asks")" = 2 ] && [ "$(grep -c '"waitedBefore": true' "$tmp/old/asks")" = 1 ] &&
+        ! head -n 1 "$tmp/old/asks" | grep -q waitedBefore ||
+        fail "asks: $(cat "$tmp/old/asks")"
+[ $(((t1 - t0) / 1000000)) -lt 5000 ] || fail "the shim took $(((t1 - t0) / 1000000)) ms"
+ok "an older daemon refuses waitedBefore: after its TimedOut and InvalidParameter the real modprobe answers at once"
+
 # -- modprobe@.service's form: -abq NAME, through the daemon, waited for ---------------------------
 start_socket --idle-timeout 0
 : >"$MC_FAKE_KERNEL_DIR/real-modprobe.log"

@@ -32,6 +32,12 @@ def set_oom_score_adj(value):
         pass
 
 
+def phases(t0, t_sent, first):
+    """Where a burst's wall goes: sent_s, its first connect (spawn) to its last; first_s, to
+    the first answer (exit), about when the load ended."""
+    return {"sent_s": round(t_sent - t0, 4), "first_s": round((first or t0) - t0, 4)}
+
+
 def burst_modprobe(n, modules):
     argv = ["/usr/sbin/modprobe", "-a", *modules]
     devnull = os.open(os.devnull, os.O_RDWR)
@@ -43,32 +49,37 @@ def burst_modprobe(n, modules):
     for _ in range(n):
         started[os.posix_spawn(argv[0], argv, {}, file_actions=actions)] = time.monotonic()
     set_oom_score_adj(-1000)
-    latencies, ok, failed, cpu = [], 0, 0, 0.0
+    t_sent = time.monotonic()
+    latencies, ok, failed, cpu, first = [], 0, 0, 0.0, None
     while started:
         pid, status, usage = os.wait4(-1, 0)
         t = time.monotonic()
         if pid not in started:
             continue
         latencies.append(t - started.pop(pid))
+        first = first or t
         cpu += usage.ru_utime + usage.ru_stime
         if os.waitstatus_to_exitcode(status) == 0:
             ok += 1
         else:
             failed += 1
-    return t0, time.monotonic(), latencies, ok, failed, {"cpu_s": round(cpu, 4)}
+    return t0, time.monotonic(), latencies, ok, failed, {
+        "cpu_s": round(cpu, 4), **phases(t0, t_sent, first)}
 
 
 def burst_varlink(n, modules):
-    t0, answers = load_burst(n, {"modules": modules, "brief": True}, 300)
+    t0, t_sent, answers = load_burst(n, {"modules": modules, "brief": True}, 300)
     latencies, ok, errors = [], 0, {}
-    for reply, latency in answers:
+    first = min((t for _, _, t in answers), default=None)
+    for reply, latency, _ in answers:
         latencies.append(latency)
         reply = reply or {"error": "disconnected"}
         if "error" in reply:
             errors[reply["error"]] = errors.get(reply["error"], 0) + 1
         else:
             ok += 1
-    return t0, time.monotonic(), latencies, ok, n - ok, {"errors": errors}
+    return t0, time.monotonic(), latencies, ok, n - ok, {"errors": errors,
+                                                         **phases(t0, t_sent, first)}
 
 
 def main():

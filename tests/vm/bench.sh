@@ -176,7 +176,8 @@ run_burst() { # loader set n rep
         say "row path=$path loader=$loader set=$set n=$n rep=$rep unique=$unique" \
                 "$(python3 $L/bench-trace.py $OUT/trace.burst $OUT/sizes | head -n 1)" \
                 "$(cat $OUT/vm.eval)" \
-                "wall_s=$(jget $OUT/burst.json wall_s) p50_ms=$(jget $OUT/burst.json p50_ms)" \
+                "wall_s=$(jget $OUT/burst.json wall_s) sent_s=$(jget $OUT/burst.json sent_s)" \
+                "first_s=$(jget $OUT/burst.json first_s) p50_ms=$(jget $OUT/burst.json p50_ms)" \
                 "p99_ms=$(jget $OUT/burst.json p99_ms) ok=$(jget $OUT/burst.json ok)" \
                 "failed=$(jget $OUT/burst.json failed) cpu_us=$cpu rss_kb=${rss:-0}" \
                 "oom_kills=$(( $(oom_kills) - oom0 ))" \

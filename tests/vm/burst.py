@@ -13,10 +13,10 @@ SOCK = "/run/modcoalesced/io.modcoalesced.Manager"
 
 
 def load_burst(n, params, timeout):
-    """N Load calls with PARAMETERS at once. Returns the time of the first connect
-    (CLOCK_MONOTONIC) and, per call, (reply or None if the connection closed unanswered,
-    seconds from its write to its answer); calls with no answer within TIMEOUT s of quiet are
-    left out."""
+    """N Load calls with PARAMETERS at once. Returns the time of the first connect and of the
+    last write (CLOCK_MONOTONIC) and, per call, (reply or None if the connection closed
+    unanswered, seconds from its write to its answer, time of the answer); calls with no answer
+    within TIMEOUT s of quiet are left out."""
     request = json.dumps({"method": "io.modcoalesced.Manager.Load",
                           "parameters": params}).encode() + b"\0"
     t0 = time.monotonic()
@@ -30,6 +30,7 @@ def load_burst(n, params, timeout):
         s.sendall(request)
         sent[s] = time.monotonic()
         conns.append(s)
+    t_sent = time.monotonic()
     sel = selectors.DefaultSelector()
     bufs = {}
     for s in conns:
@@ -51,18 +52,20 @@ def load_burst(n, params, timeout):
             sel.unregister(s)
             s.close()
             pending -= 1
-            answers.append((json.loads(bufs[s][:-1]) if data else None,
-                            time.monotonic() - sent[s]))
-    return t0, answers
+            t = time.monotonic()
+            answers.append((bufs[s][:-1] if data else None, t - sent[s], t))
+    # Parsed after the last answer, so that the client's own work does not delay its reading.
+    return t0, t_sent, [(json.loads(r) if r is not None else None, lat, t)
+                        for r, lat, t in answers]
 
 
 def main():
     n, params = int(sys.argv[1]), json.loads(sys.argv[2])
-    _, answers = load_burst(n, params, 180)
+    _, _, answers = load_burst(n, params, 180)
     summary = {"sent": n, "ok": 0, "errors": {}, "errnos": {}, "fromMemory": 0}
     if len(answers) < n:
         summary["errors"]["unanswered"] = n - len(answers)
-    for reply, _ in answers:
+    for reply, _, _ in answers:
         if reply is None:
             summary["errors"]["disconnected"] = summary["errors"].get("disconnected", 0) + 1
             continue
