@@ -288,9 +288,16 @@ coldplug() {
         t_trig=$(systemctl show -P InactiveExitTimestampMonotonic systemd-udev-trigger.service)
         t_settle=$(systemctl show -P ExecMainExitTimestampMonotonic mc-bench-settle.service)
         python3 $L/bench-trace.py $OUT/trace.boot /dev/null "$since" >$OUT/boot.eval
+        # VmallocUsed from before udev started (mc-bench-vmalloc.service): the baseline before
+        # the trigger, the peak above it until settled.
+        systemctl stop mc-bench-vmalloc.service
+        : >$OUT/vm.eval
+        [ -s /run/mc-bench-vmalloc.samples ] &&
+                vmalloc_eval /run/mc-bench-vmalloc.samples "$(awk -v a="$t_trig" 'BEGIN { print a / 1e6 }')" \
+                        "$(awk -v b="$t_settle" 'BEGIN { print b / 1e6 }')" -
         say "cprow path=$path loader=$loader cpus=$(nproc) modules=$(lsmod | tail -n +2 | wc -l)" \
                 "settle_s=$(awk -v a="$t_trig" -v b="$t_settle" 'BEGIN { printf "%.2f", (b - a) / 1e6 }')" \
-                "$(head -n 1 $OUT/boot.eval)" \
+                "$(head -n 1 $OUT/boot.eval)" "$(cat $OUT/vm.eval)" \
                 "modules_attempted=$(grep -c '^mod ' $OUT/boot.eval)" \
                 "modules_failing=$(grep -c '^mod .* failed=[1-9]' $OUT/boot.eval)" \
                 "$(udev_complaints)"

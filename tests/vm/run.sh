@@ -4,7 +4,7 @@
 # finit_module/init_module syscall events, the module_load tracepoint, kprobes on load_module and
 # init_module_from_file). Results go to the second disk (/dev/vdb) as text, and to the console.
 set -u
-mode=$(sed -n 's/.*mc_vm.mode=\([a-z-]*\).*/\1/p' /proc/cmdline)
+mode=$(sed -n 's/.*mc_vm.mode=\([a-z0-9-]*\).*/\1/p' /proc/cmdline)
 . /usr/local/lib/mc-vm/lib.sh
 case "$mode" in bench*) exec /usr/local/lib/mc-vm/bench.sh "$mode" ;; esac
 exec > >(tee $OUT/results /dev/ttyS0) 2>&1
