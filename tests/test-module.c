@@ -226,7 +226,7 @@ static void test_live_module_costs_nothing(void **state)
         harness_done(&h);
 }
 
-/* -- failures ---------------------------------------------------------------------------------- */
+/* -- the failure memory ------------------------------------------------------------------------ */
 
 static void test_failure_memory(void **state)
 {
