@@ -280,13 +280,26 @@ udev_complaints() {
 }
 
 coldplug() {
-        local loader=daemon since t_trig t_settle
+        local loader=daemon since t_trig t_settle t_done
         case $mode in *stock*) loader=stock ;; esac
         udevadm settle --timeout=300
+        # udev settles when its helpers have exited; a helper whose deadline came exits while the
+        # daemon carries its load on. Count once those loads have ended too (at most 20 min),
+        # so that a row has every load of the storm: loads_done_s, from the trigger.
+        if [ "$loader" = daemon ]; then
+                local n
+                for _ in $(seq 600); do
+                        n=$(modcoalescectl stats | awk '$1 == "inFlight" { print $2 }') || break
+                        [ "${n:-0}" = 0 ] && break
+                        sleep 2
+                done
+        fi
+        t_done=$(python3 -c 'import time; print(int(time.monotonic() * 1e6))')
         trace_save boot
         since=$(systemctl show -P ExecMainStartTimestampMonotonic systemd-udevd.service)
         t_trig=$(systemctl show -P InactiveExitTimestampMonotonic systemd-udev-trigger.service)
         t_settle=$(systemctl show -P ExecMainExitTimestampMonotonic mc-bench-settle.service)
+        [ "$loader" = daemon ] || t_done=$t_settle
         python3 $L/bench-trace.py $OUT/trace.boot /dev/null "$since" >$OUT/boot.eval
         # VmallocUsed from before udev started (mc-bench-vmalloc.service): the baseline before
         # the trigger, the peak above it until settled.
@@ -297,12 +310,16 @@ coldplug() {
                         "$(awk -v b="$t_settle" 'BEGIN { print b / 1e6 }')" -
         say "cprow path=$path loader=$loader cpus=$(nproc) modules=$(lsmod | tail -n +2 | wc -l)" \
                 "settle_s=$(awk -v a="$t_trig" -v b="$t_settle" 'BEGIN { printf "%.2f", (b - a) / 1e6 }')" \
+                "loads_done_s=$(awk -v a="$t_trig" -v b="$t_done" 'BEGIN { printf "%.2f", (b - a) / 1e6 }')" \
                 "$(head -n 1 $OUT/boot.eval)" "$(cat $OUT/vm.eval)" \
                 "modules_attempted=$(grep -c '^mod ' $OUT/boot.eval)" \
                 "modules_failing=$(grep -c '^mod .* failed=[1-9]' $OUT/boot.eval)" \
                 "$(udev_complaints)"
         sed -n "s/^mod /cpmod path=$path loader=$loader name=/p" $OUT/boot.eval
         lsmod | awk 'NR > 1 { print "cplsmod " $1 }' | sort
+        # The lines behind the udev counts above, so a count can be read back.
+        journalctl --no-pager -b -u systemd-udevd.service -q -o cat |
+                grep -i "failed with exit code\|killed\|timed out" | head -n 20 | sed 's/^/cpudev /'
         if [ "$loader" = daemon ]; then
                 # What the daemon made of the storm, and what it complained about.
                 modcoalescectl stats | sed 's/^/cpstats /'
