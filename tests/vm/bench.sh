@@ -284,8 +284,9 @@ coldplug() {
         case $mode in *stock*) loader=stock ;; esac
         udevadm settle --timeout=300
         # udev settles when its helpers have exited; a helper whose deadline came exits while the
-        # daemon carries its load on. Count once those loads have ended too (at most 20 min),
-        # so that a row has every load of the storm: loads_done_s, from the trigger.
+        # daemon carries its load on. Count once those loads have ended too (at most 20 min,
+        # seen within 2 s), so that a row has every load of the storm: loads_done_s, from the
+        # trigger.
         if [ "$loader" = daemon ]; then
                 local n
                 for _ in $(seq 600); do
@@ -302,12 +303,12 @@ coldplug() {
         [ "$loader" = daemon ] || t_done=$t_settle
         python3 $L/bench-trace.py $OUT/trace.boot /dev/null "$since" >$OUT/boot.eval
         # VmallocUsed from before udev started (mc-bench-vmalloc.service): the baseline before
-        # the trigger, the peak above it until settled.
+        # the trigger, the peak above it until the last load (for stock: until settled).
         systemctl stop mc-bench-vmalloc.service
         : >$OUT/vm.eval
         [ -s /run/mc-bench-vmalloc.samples ] &&
                 vmalloc_eval /run/mc-bench-vmalloc.samples "$(awk -v a="$t_trig" 'BEGIN { print a / 1e6 }')" \
-                        "$(awk -v b="$t_settle" 'BEGIN { print b / 1e6 }')" -
+                        "$(awk -v b="$t_done" 'BEGIN { print b / 1e6 }')" -
         say "cprow path=$path loader=$loader cpus=$(nproc) modules=$(lsmod | tail -n +2 | wc -l)" \
                 "settle_s=$(awk -v a="$t_trig" -v b="$t_settle" 'BEGIN { printf "%.2f", (b - a) / 1e6 }')" \
                 "loads_done_s=$(awk -v a="$t_trig" -v b="$t_done" 'BEGIN { printf "%.2f", (b - a) / 1e6 }')" \
