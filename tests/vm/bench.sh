@@ -270,10 +270,12 @@ mounts() {
 # A coldplug boot: what udev's storm cost, from systemd-udevd's start; the time from the start of
 # systemd-udev-trigger until `udevadm settle` returned (mc-bench-settle.service).
 # What udevd said of its workers this boot: programs (the helper) that exited non-zero, workers
-# slow enough to be warned about, workers killed at the event timeout.
+# slow enough to be warned about, workers killed at the event timeout; the failed and killed
+# lines themselves in $OUT/udev.lines, so that a count can be read back.
 udev_complaints() {
         local j
         j=$(journalctl --no-pager -b -u systemd-udevd.service -q -o cat)
+        grep -i "modcoalesced-udev.* failed with exit code\|killed\|timed out" <<<"$j" >$OUT/udev.lines || true
         echo "udev_failed=$(grep -c "modcoalesced-udev.* failed with exit code" <<<"$j")" \
                 "udev_slow=$(grep -c "is taking a long time" <<<"$j")" \
                 "udev_killed=$(grep -ci "killed\|timed out" <<<"$j")"
@@ -294,13 +296,13 @@ coldplug() {
                         [ "${n:-0}" = 0 ] && break
                         sleep 2
                 done
+                t_done=$(python3 -c 'import time; print(int(time.monotonic() * 1e6))')
         fi
-        t_done=$(python3 -c 'import time; print(int(time.monotonic() * 1e6))')
         trace_save boot
         since=$(systemctl show -P ExecMainStartTimestampMonotonic systemd-udevd.service)
         t_trig=$(systemctl show -P InactiveExitTimestampMonotonic systemd-udev-trigger.service)
         t_settle=$(systemctl show -P ExecMainExitTimestampMonotonic mc-bench-settle.service)
-        [ "$loader" = daemon ] || t_done=$t_settle
+        t_done=${t_done:-$t_settle}
         python3 $L/bench-trace.py $OUT/trace.boot /dev/null "$since" >$OUT/boot.eval
         # VmallocUsed from before udev started (mc-bench-vmalloc.service): the baseline before
         # the trigger, the peak above it until the last load (for stock: until settled).
@@ -318,9 +320,7 @@ coldplug() {
                 "$(udev_complaints)"
         sed -n "s/^mod /cpmod path=$path loader=$loader name=/p" $OUT/boot.eval
         lsmod | awk 'NR > 1 { print "cplsmod " $1 }' | sort
-        # The lines behind the udev counts above, so a count can be read back.
-        journalctl --no-pager -b -u systemd-udevd.service -q -o cat |
-                grep -i "failed with exit code\|killed\|timed out" | head -n 20 | sed 's/^/cpudev /'
+        head -n 20 $OUT/udev.lines | sed 's/^/cpudev /'
         if [ "$loader" = daemon ]; then
                 # What the daemon made of the storm, and what it complained about.
                 modcoalescectl stats | sed 's/^/cpstats /'
