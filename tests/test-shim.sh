@@ -14,9 +14,15 @@ shim="$build/src/modprobe-shim/modcoalesced-modprobe"
 . "$(dirname "$0")/lib-service.sh"
 
 export MODCOALESCED_SOCKET=$sock MODCOALESCED_MODPROBE="$tmp/real-modprobe"
+# Stands in for the real modprobe: logs its arguments; held while hold-real/NAME exists (NAME the
+# last argument; at most 20 s); exits with real-status (0 without it).
 cat >"$tmp/real-modprobe" <<'SH'
 #!/bin/sh
 echo "$*" >>"$MC_FAKE_KERNEL_DIR/real-modprobe.log"
+for last; do :; done
+i=0
+while [ -e "$MC_FAKE_KERNEL_DIR/hold-real/$last" ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
+exit "$(cat "$MC_FAKE_KERNEL_DIR/real-status" 2>/dev/null || echo 0)"
 SH
 chmod +x "$tmp/real-modprobe"
 
@@ -247,6 +253,76 @@ rm -rf "$tmp/run"
 modules_load || fail "modules-load without the socket"
 [ "$(cat "$MC_FAKE_KERNEL_DIR/real-modprobe.log")" = modules-load ] || fail "systemd-modules-load did not run"
 ok "modcoalescectl modules-load: each module one Load, not found and ENODEV not failures, EIO fails the unit but not the others, systemd-modules-load without the socket"
+
+# -- no daemon: the kernel's requests for one name share one real modprobe ------------------------
+# The kernel asks for a name from several threads at once (crypto-aes, from its self-tests, before
+# any daemon runs); where it cannot decompress modules, each stock modprobe is a full load of its
+# own. One runs; the others wait for it and exit with its status; another name is not held up.
+nosock=$tmp/none/io.modcoalesced.Manager
+kshim() { MODCOALESCED_SOCKET=$nosock MODCOALESCED_LOG_LEVEL=debug "$shim" "$@"; }
+waiting() { cat "$tmp"/kw*.err 2>/dev/null | grep -c "$1: the real modprobe for it is running; waiting for it" || true; }
+logged() { grep -cx -- "-q -- $1" "$MC_FAKE_KERNEL_DIR/real-modprobe.log" || true; }
+: >"$MC_FAKE_KERNEL_DIR/real-modprobe.log"
+mkdir -p "$MC_FAKE_KERNEL_DIR/hold-real"
+touch "$MC_FAKE_KERNEL_DIR/hold-real/crypto-aes" "$MC_FAKE_KERNEL_DIR/hold-real/fs-xfs"
+echo 1 >"$MC_FAKE_KERNEL_DIR/real-status"
+kpids=()
+for i in $(seq 8); do kshim -q -- crypto-aes 2>"$tmp/kw$i.err" & kpids+=($!); done
+kshim -q -- fs-xfs 2>"$tmp/kw-xfs.err" &
+xfs_pid=$!
+for _ in $(seq 200); do [ "$(waiting crypto-aes)" = 7 ] && [ "$(logged fs-xfs)" = 1 ] && break; sleep 0.05; done
+[ "$(waiting crypto-aes)" = 7 ] || fail "$(waiting crypto-aes) of 8 requests for crypto-aes wait for the running modprobe"
+[ "$(logged crypto-aes)/$(logged fs-xfs)" = 1/1 ] ||
+        fail "real modprobes while held: $(cat "$MC_FAKE_KERNEL_DIR/real-modprobe.log")"
+rm "$MC_FAKE_KERNEL_DIR/hold-real/crypto-aes" "$MC_FAKE_KERNEL_DIR/hold-real/fs-xfs"
+for p in "${kpids[@]}" "$xfs_pid"; do
+        wait "$p" && rc=0 || rc=$?
+        [ "$rc" = 1 ] || fail "a request for crypto-aes exited $rc, not the real modprobe's 1"
+done
+[ "$(logged crypto-aes)/$(logged fs-xfs)" = 1/1 ] ||
+        fail "real modprobes: $(cat "$MC_FAKE_KERNEL_DIR/real-modprobe.log")"
+rm "$MC_FAKE_KERNEL_DIR/real-status"
+# Nothing is remembered once it has ended: the next request runs modprobe again.
+kshim -q -- crypto-aes 2>/dev/null || fail "crypto-aes after the shared run"
+[ "$(logged crypto-aes)" = 2 ] || fail "a later request for crypto-aes did not run modprobe"
+ok "no daemon: 8 kernel requests for crypto-aes made at once run one real modprobe and exit with its status, fs-xfs alongside is not held up, a later request runs it again"
+
+# The one running it is killed before modprobe ends: a waiter finds no status and runs its own.
+: >"$MC_FAKE_KERNEL_DIR/real-modprobe.log"
+rm -f "$tmp"/kw*.err
+touch "$MC_FAKE_KERNEL_DIR/hold-real/crypto-sha256"
+MODCOALESCED_SOCKET=$nosock "$shim" -q -- crypto-sha256 2>/dev/null & # the shim's own pid
+leader=$!
+for _ in $(seq 200); do [ "$(logged crypto-sha256)" = 1 ] && break; sleep 0.05; done
+kshim -q -- crypto-sha256 2>"$tmp/kw1.err" &
+waiter=$!
+for _ in $(seq 200); do [ "$(waiting crypto-sha256)" = 1 ] && break; sleep 0.05; done
+[ "$(waiting crypto-sha256)" = 1 ] || fail "the second request did not wait: $(cat "$tmp/kw1.err")"
+kill -9 "$leader"
+wait "$leader" 2>/dev/null || true
+for _ in $(seq 200); do [ "$(logged crypto-sha256)" = 2 ] && break; sleep 0.05; done
+[ "$(logged crypto-sha256)" = 2 ] || fail "the waiter did not run modprobe once the first died"
+grep -q "crypto-sha256: the modprobe running for it ended without an answer" "$tmp/kw1.err" ||
+        fail "no word of the missing answer: $(cat "$tmp/kw1.err")"
+rm "$MC_FAKE_KERNEL_DIR/hold-real/crypto-sha256"
+wait "$waiter" || fail "the waiter's own modprobe"
+# A modprobe that runs past the shim's deadline (1 s here): the waiter runs its own then.
+: >"$MC_FAKE_KERNEL_DIR/real-modprobe.log"
+touch "$MC_FAKE_KERNEL_DIR/hold-real/crypto-sha256"
+kshim -q -- crypto-sha256 2>/dev/null &
+leader=$!
+for _ in $(seq 200); do [ "$(logged crypto-sha256)" = 1 ] && break; sleep 0.05; done
+t0=$(date +%s%N)
+MODCOALESCED_SHIM_TIMEOUT=1 kshim -q -- crypto-sha256 2>/dev/null &
+waiter=$!
+for _ in $(seq 200); do [ "$(logged crypto-sha256)" = 2 ] && break; sleep 0.05; done
+t1=$(date +%s%N)
+[ "$(logged crypto-sha256)" = 2 ] || fail "past its deadline the waiter did not run modprobe"
+[ $(((t1 - t0) / 1000000)) -ge 900 ] || fail "the waiter ran modprobe after $(((t1 - t0) / 1000000)) ms, not its 1 s deadline"
+rm "$MC_FAKE_KERNEL_DIR/hold-real/crypto-sha256"
+wait "$leader" || fail "the first request"
+wait "$waiter" || fail "the request past its deadline"
+ok "the one running modprobe dies: the waiter runs its own; past the shim's deadline the waiter runs its own"
 
 # -- --claim and --release: kernel.modprobe, on a file standing in for /proc/sys/kernel/modprobe --
 sysctl=$tmp/kernel.modprobe

@@ -22,6 +22,7 @@
 
 #include "ask.h"
 #include "cleanup.h"
+#include "fallback.h"
 #include "kernel-modprobe.h"
 #include "log.h"
 #include "modname.h"
@@ -42,15 +43,57 @@ static const char *socket_path(void)
         return getenv("MODCOALESCED_SOCKET") ?: MODCOALESCED_SOCKET;
 }
 
+/* The test suite's override of a deadline, in seconds (1..3600), else dflt. */
+static unsigned env_seconds(const char *variable, unsigned dflt)
+{
+        const char *v = getenv(variable);
+        unsigned long t;
+        char *end;
+
+        if (!v)
+                return dflt;
+        t = strtoul(v, &end, 10);
+        return end != v && *end == '\0' && t > 0 && t <= 3600 ? (unsigned) t : dflt;
+}
+
+static const char *modprobe_path(void)
+{
+        return getenv("MODCOALESCED_MODPROBE") ?: MODPROBE_PATH;
+}
+
 static int real_modprobe(char *argv[], const char *why)
 {
-        const char *modprobe = getenv("MODCOALESCED_MODPROBE") ?: MODPROBE_PATH;
+        const char *modprobe = modprobe_path();
 
         log_debug("%s; running %s", why, modprobe);
         argv[0] = (char *) modprobe;
         execv(modprobe, argv);
         log_error_errno(errno, "Cannot run %s: %m", modprobe);
         return EXIT_FAILURE;
+}
+
+/* The real modprobe for the kernel's request of NAME: one at a time per name, the same request
+ * made meanwhile given its status (fallback.c), in "fallback" beside the daemon's socket. */
+static int real_modprobe_for_kernel(char *argv[], const char *name, const char *why)
+{
+        const char *sock = socket_path(), *slash = strrchr(sock, '/');
+        const char *modprobe = modprobe_path();
+        char dir[256];
+
+        log_debug("%s; running %s", why, modprobe);
+        argv[0] = (char *) modprobe;
+        if (!slash ||
+                snprintf(dir, sizeof(dir), "%.*s/fallback", (int) (slash - sock), sock) >=
+                        (int) sizeof(dir))
+                return fallback_run(NULL, name, modprobe, argv, 0);
+        return fallback_run(dir, name, modprobe, argv,
+                env_seconds("MODCOALESCED_SHIM_TIMEOUT", SHIM_TIMEOUT_SEC));
+}
+
+static int fall_back(char *argv[], const char *name, bool kernel_request, const char *why)
+{
+        return kernel_request ? real_modprobe_for_kernel(argv, name, why)
+                              : real_modprobe(argv, why);
 }
 
 /* --claim and --release, from modcoalesced-kernel-modprobe.service: kernel.modprobe names this
@@ -157,19 +200,6 @@ static bool daemon_serving(const char *sock)
         return pid > 1 && (kill((pid_t) pid, 0) == 0 || errno == EPERM);
 }
 
-/* The test suite's override of a deadline, in seconds (1..3600), else dflt. */
-static unsigned env_seconds(const char *variable, unsigned dflt)
-{
-        const char *v = getenv(variable);
-        unsigned long t;
-        char *end;
-
-        if (!v)
-                return dflt;
-        t = strtoul(v, &end, 10);
-        return end != v && *end == '\0' && t > 0 && t <= 3600 ? (unsigned) t : dflt;
-}
-
 /* Sends one Load (asked again while the daemon answers TimedOut: ask.c) and turns the answer
  * into modprobe's exit status: 0 when the daemon answered without an error; 1 for a load that
  * failed (NoSuchModule, LoadFailed…: what modprobe -q says with its exit status); the real
@@ -197,18 +227,19 @@ static int load(char *argv[], const char *name, const char *req, size_t n, const
         case 1:
                 if (strcmp(out.error, VL_ERROR_SHUTTING_DOWN) == 0 ||
                         strcmp(out.error, VL_ERROR_TOO_MANY_REQUESTS) == 0)
-                        return real_modprobe(argv, out.error);
+                        return fall_back(argv, name, kernel_request, out.error);
                 /* A daemon older than waitedBefore (during an upgrade) refuses the second ask:
                  * the real modprobe, as the shim did after TimedOut before. */
                 if (kernel_request && out.timed_out > 0 &&
                         strcmp(out.error, "org.varlink.service.InvalidParameter") == 0)
-                        return real_modprobe(argv, "modcoalesced does not know waitedBefore");
+                        return fall_back(
+                                argv, name, true, "modcoalesced does not know waitedBefore");
                 log_debug("%s: %s", name, out.error);
                 return EXIT_FAILURE;
         case -ETIMEDOUT:
                 if (kernel_request)
-                        return real_modprobe(
-                                argv, "still loading at the kernel request's deadline");
+                        return fall_back(
+                                argv, name, true, "still loading at the kernel request's deadline");
                 log_notice("%s: still loading after %u s; modcoalesced carries on.", name,
                         timeout_sec);
                 return EXIT_FAILURE;
@@ -217,9 +248,10 @@ static int load(char *argv[], const char *name, const char *req, size_t n, const
                 return EXIT_FAILURE;
         case -EAGAIN:
         case -ENOTCONN:
-                return real_modprobe(argv, "modcoalesced is not reachable");
+                return fall_back(argv, name, kernel_request, "modcoalesced is not reachable");
         default:
-                return real_modprobe(argv, "modcoalesced went away before answering");
+                return fall_back(
+                        argv, name, kernel_request, "modcoalesced went away before answering");
         }
 }
 
@@ -255,7 +287,7 @@ int main(int argc, char *argv[])
                  * rather than wait, since the kernel may be asking from inside something the
                  * daemon's start-up itself does (PID 1 does at boot). */
                 safe_close(reply_connect(socket_path()));
-                return real_modprobe(argv, "modcoalesced is not serving yet");
+                return real_modprobe_for_kernel(argv, name, "modcoalesced is not serving yet");
         }
         return load(argv, name, req, n, again, n_again,
                 env_seconds("MODCOALESCED_SHIM_TIMEOUT", SHIM_TIMEOUT_SEC), true);
