@@ -23,9 +23,39 @@ fi
 [ -n "$kver" ] || { echo "make-fixture-tree: no kernel headers in /lib/modules/*/build" >&2; exit 1; }
 
 mkdir -p "$out/build" "$out/modprobe.d" "$out/extra"
-cp "$src"/Kbuild "$src"/*.c "$out/build/"
-make -s -C "/lib/modules/$kver/build" M="$out/build" modules -j"$(nproc)" >"$out/build.log" 2>&1 ||
-        { cat "$out/build.log" >&2; exit 1; }
+
+# build_modules DIR: kbuild of the test modules in DIR.
+build_modules() {
+        cp "$src"/Kbuild "$src"/*.c "$1/"
+        make -s -C "/lib/modules/$kver/build" M="$1" modules -j"$(nproc)" >"$1/build.log" 2>&1 ||
+                { cat "$1/build.log" >&2; return 1; }
+}
+
+# Kbuild is most of a tree's cost and every test program makes its own tree: with
+# $MC_FIXTURE_CACHE (tests/meson.build sets it in the build directory) the modules are built once
+# per sources, kernel release and headers, under a lock, and copied from there.
+cache=${MC_FIXTURE_CACHE:-}
+if [ -n "$cache" ]; then
+        hdr=/lib/modules/$kver/build
+        key=$({
+                echo "$kver"
+                cat "$src"/*
+                cat "$hdr/Makefile" "$hdr/Module.symvers" 2>/dev/null || true
+        } | sha256sum | cut -c1-16)
+        mkdir -p "$cache"
+        (
+                flock 9
+                if [ ! -d "$cache/$key" ]; then
+                        rm -rf "$cache/$key.tmp"
+                        mkdir "$cache/$key.tmp"
+                        build_modules "$cache/$key.tmp"
+                        mv "$cache/$key.tmp" "$cache/$key"
+                fi
+        ) 9>"$cache/lock"
+        cp "$cache/$key"/mc_*.ko "$out/build/"
+else
+        build_modules "$out/build"
+fi
 
 tree="$out/root/lib/modules/$kver"
 mkdir -p "$tree/kernel/mctest"

@@ -94,9 +94,9 @@ static void test_files_and_command_line(void **state)
 
 static void test_budget(void **state)
 {
-        assert_int_equal(udev_event_budget_sec(180), 162);
-        assert_int_equal(udev_event_budget_sec(20), 17);
-        assert_int_equal(udev_event_budget_sec(1000), 970);
+        assert_int_equal(udev_event_budget_sec(180), 120);
+        assert_int_equal(udev_event_budget_sec(20), 14);
+        assert_int_equal(udev_event_budget_sec(1000), 940);
         assert_int_equal(udev_event_budget_sec(3), 1);
         assert_int_equal(udev_event_budget_sec(1), 1);
 }

@@ -37,7 +37,9 @@ int ask_daemon(const char *socket, unsigned connect_timeout_sec, const char *req
 
                 clock_gettime(CLOCK_MONOTONIC, &round_end);
                 round_end.tv_sec += 1;
-                fd = reply_connect_timeout(socket, connect_timeout_sec);
+                /* A later round's connect, too, ends by the deadline. */
+                fd = reply_connect_timeout(
+                        socket, connect_timeout_sec < left ? connect_timeout_sec : left);
                 if (fd == -EAGAIN)
                         return -EAGAIN;
                 if (fd < 0)
@@ -59,6 +61,10 @@ int ask_daemon(const char *socket, unsigned connect_timeout_sec, const char *req
                         req = again;
                         n = n_again;
                 }
+                if (round_end.tv_sec > deadline.tv_sec ||
+                        (round_end.tv_sec == deadline.tv_sec &&
+                                round_end.tv_nsec > deadline.tv_nsec))
+                        round_end = deadline;
                 if (seconds_left(&round_end) > 0)
                         (void) clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &round_end, NULL);
         }

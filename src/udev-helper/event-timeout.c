@@ -167,8 +167,8 @@ unsigned udev_event_timeout_sec(const char *root)
 
 unsigned udev_event_budget_sec(unsigned event_timeout_sec)
 {
-        unsigned margin = event_timeout_sec / 10;
+        unsigned margin = event_timeout_sec / 3;
 
-        margin = margin < 3 ? 3 : margin > 30 ? 30 : margin;
+        margin = margin < 3 ? 3 : margin > 60 ? 60 : margin;
         return event_timeout_sec > margin + 1 ? event_timeout_sec - margin : 1;
 }
