@@ -2,8 +2,8 @@
 /* fallback.c — the real modprobe for the kernel's requests while the daemon cannot take them
  * (before it serves at boot, across the switch to the root, while it drains): one modprobe per
  * request name at a time, the others asking for that name given its exit status.
- * The kernel asks for the same name from several threads at once (its crypto self-tests ask for
- * crypto-aes twice at boot); where it cannot decompress the modules itself, every modprobe
+ * The kernel asks for the same name from several threads at once (mounts of one file system
+ * type, its crypto self-tests); where it cannot decompress the modules itself, every modprobe
  * decompresses and loads them again, and the kernel throws the copy away only at the end. The
  * lock is an flock() on a file named after the request in a directory of its own under /run,
  * which also holds the status: the leader empties the file when it takes the lock and writes
