@@ -375,7 +375,7 @@ initrd_boot() {
         gen=$(echo "$mode" | sed 's/^benchir-[a-z]*-\(.*\)-[a-z]*$/\1/')
         udevadm settle --timeout=300
         trace_save boot
-        journalctl --no-pager -b -o short-monotonic >$OUT/journal
+        journal_boot $OUT/journal -o short-monotonic
         split=$(grep 'running in system mode' $OUT/journal | tail -n 1 | sed 's/^\[ *\([0-9.]*\)\].*/\1/')
         split=$(awk -v s="$split" 'BEGIN { printf "%d", s * 1e6 }')
         t_trig=$(systemctl show -P InactiveExitTimestampMonotonic systemd-udev-trigger.service)

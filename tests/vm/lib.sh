@@ -16,6 +16,22 @@ check() { # id description condition...
         if "$@"; then pass "$id" "$what"; else fail "$id" "$what"; fi
 }
 
+# journal_boot FILE [JOURNALCTL ARGS…]: this boot's journal, whole. journalctl skips a file it
+# finds shorter than its header says ("is truncated, ignoring file"), which it can while
+# journald grows or flushes it: seen once, the dracut boot's root part was missing and its
+# phases could not be split. Flushed and synced first, read again (at most 10 times) while
+# journalctl says so.
+journal_boot() {
+        local f=$1 i
+        shift
+        journalctl --flush 2>/dev/null || true
+        for i in $(seq 10); do
+                journalctl --sync 2>/dev/null || true
+                journalctl --no-pager -b "$@" >"$f" 2>"$f.err" && ! grep -q 'truncated' "$f.err" && return 0
+                sleep 1
+        done
+        cat "$f.err" >&2
+}
 trace_clear() { echo >$T/trace; }
 trace_save() { cat $T/trace >"$OUT/trace.$1"; }
 # Kernel-side counts in a saved trace: syscalls, full load attempts, file reads by name, and

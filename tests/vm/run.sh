@@ -343,7 +343,7 @@ case $mode in dracut | dracut-zst | initramfs-tools | initramfs-tools-zst)
         # initrd GEN [zst]): that this runs at all means the initrd mounted the root. Per phase (the
         # initrd, the root: split at the root's PID 1 start, the last "running in system mode"
         # of the journal) and per process: load syscalls and full kernel loads.
-        journalctl --no-pager -b -o short-monotonic >$OUT/journal
+        journal_boot $OUT/journal -o short-monotonic
         split=$(grep 'running in system mode' $OUT/journal | tail -n 1 | sed 's/^\[ *\([0-9.]*\)\].*/\1/')
         failed_units=$(grep -c 'Failed to start\|Failed to mount\|Dependency failed' $OUT/journal)
         grep 'Failed to\|Dependency failed' $OUT/journal | head -n 20 | sed 's/^/initrd journal /'
@@ -373,7 +373,7 @@ case $mode in dracut | dracut-zst | initramfs-tools | initramfs-tools-zst)
         }
         log=/run/initramfs/modcoalesced.log
         gen=${mode%-zst}
-        [ "$gen" = dracut ] && journalctl --no-pager -b -u modcoalesced.service -o short-monotonic >$OUT/daemon-journal
+        [ "$gen" = dracut ] && journal_boot $OUT/daemon-journal -u modcoalesced.service -o short-monotonic
         # The daemon in the initrd: the one of dracut is the unit's first invocation (before the
         # split), the one of initramfs-tools logs to /run/initramfs.
         say "initrd split=$split (the root's PID 1 start, s after boot)"
