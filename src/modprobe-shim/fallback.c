@@ -22,12 +22,12 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "fallback.h"
 #include "log.h"
+#include "time-util.h"
 
 /* How often a wait for the lock is woken to look at its deadline: a timer that keeps firing,
  * so that a tick that comes before flock() has started only delays the next look. */
@@ -38,14 +38,6 @@ static void on_tick(int sig)
         (void) sig;
 }
 
-static long long now_usec(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (long long) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* Takes the lock on FD, waiting at most TIMEOUT_SEC: 0, -ETIMEDOUT or -errno. */
 static int lock_wait(int fd, unsigned timeout_sec)
 {
@@ -53,7 +45,7 @@ static int lock_wait(int fd, unsigned timeout_sec)
                 .it_value = { 0, LOCK_TICK_USEC } };
         const struct itimerval off = {};
         struct sigaction sa = { .sa_handler = on_tick }, old_sa;
-        long long deadline = now_usec() + (long long) timeout_sec * 1000000;
+        usec_t deadline = now_usec() + timeout_sec * USEC_PER_SEC;
         sigset_t alrm, old_mask;
         int r;
 

@@ -43,6 +43,15 @@ static const char *socket_path(void)
         return getenv("MODCOALESCED_SOCKET") ?: MODCOALESCED_SOCKET;
 }
 
+/* NAME in the directory of the daemon's socket SOCK, into buf: false when it does not fit. */
+static bool beside_socket(const char *sock, const char *name, char *buf, size_t size)
+{
+        const char *slash = strrchr(sock, '/');
+
+        return slash &&
+                snprintf(buf, size, "%.*s/%s", (int) (slash - sock), sock, name) < (int) size;
+}
+
 /* The test suite's override of a deadline, in seconds (1..3600), else dflt. */
 static unsigned env_seconds(const char *variable, unsigned dflt)
 {
@@ -76,15 +85,12 @@ static int real_modprobe(char *argv[], const char *why)
  * made meanwhile given its status (fallback.c), in "fallback" beside the daemon's socket. */
 static int real_modprobe_for_kernel(char *argv[], const char *name, const char *why)
 {
-        const char *sock = socket_path(), *slash = strrchr(sock, '/');
         const char *modprobe = modprobe_path();
         char dir[256];
 
         log_debug("%s; running %s", why, modprobe);
         argv[0] = (char *) modprobe;
-        if (!slash ||
-                snprintf(dir, sizeof(dir), "%.*s/fallback", (int) (slash - sock), sock) >=
-                        (int) sizeof(dir))
+        if (!beside_socket(socket_path(), "fallback", dir, sizeof(dir)))
                 return fallback_run(NULL, name, modprobe, argv, 0);
         return fallback_run(dir, name, modprobe, argv,
                 env_seconds("MODCOALESCED_SHIM_TIMEOUT", SHIM_TIMEOUT_SEC));
@@ -179,14 +185,11 @@ static const char *kernel_request(int argc, char *argv[])
 static bool daemon_serving(const char *sock)
 {
         char path[256], buf[32] = "";
-        const char *slash = strrchr(sock, '/');
         ssize_t n;
         long pid;
         int fd;
 
-        if (!slash ||
-                snprintf(path, sizeof(path), "%.*s/ready", (int) (slash - sock), sock) >=
-                        (int) sizeof(path))
+        if (!beside_socket(sock, "ready", path, sizeof(path)))
                 return false;
         fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
