@@ -137,9 +137,29 @@ grep -q "mc_user2: still loading after 2 s; modcoalesced carries on" "$tmp/unit.
         fail "shim -abq at its deadline: $(cat "$tmp/unit.err")"
 [ "$(real_calls)" = 1 ] || fail "the real modprobe ran for the unit: $(cat "$MC_FAKE_KERNEL_DIR/real-modprobe.log")"
 [ "$(calls load mc_user2)" = 1 ] || fail "mc_user2: $(calls load mc_user2) loads by the daemon"
+# The deadline is the request's, whole: at it, a real modprobe that another request of the name
+# holds (its lock in fallback/ beside the socket) is not waited for again (3 s here, not 3 + 3).
+: >"$MC_FAKE_KERNEL_DIR/real-modprobe.log"
+touch "$MC_FAKE_KERNEL_DIR/hold/mc_user1"
+mkdir -p "$tmp/run/fallback"
+flock "$tmp/run/fallback/mc_user1" sleep 60 &
+holder=$!
+for _ in $(seq 200); do flock -n "$tmp/run/fallback/mc_user1" true || break; sleep 0.05; done
+t0=$(date +%s%N)
+MODCOALESCED_SHIM_TIMEOUT=3 MODCOALESCED_LOG_LEVEL=debug timeout 20 "$shim" -q -- mc_user1 2>"$tmp/late.err" ||
+        fail "shim: mc_user1 past its deadline, its name held"
+t1=$(date +%s%N)
+kill "$holder"; wait "$holder" 2>/dev/null || true
+[ "$(cat "$MC_FAKE_KERNEL_DIR/real-modprobe.log")" = "-q -- mc_user1" ] ||
+        fail "past the deadline, the name held: the real modprobe did not run: '$(cat "$MC_FAKE_KERNEL_DIR/real-modprobe.log")' $(cat "$tmp/late.err")"
+grep -q "mc_user1: the real modprobe for it is running, and the deadline has passed; running it unshared" "$tmp/late.err" ||
+        fail "no word of the passed deadline: $(cat "$tmp/late.err")"
+[ $(((t1 - t0) / 1000000)) -ge 2500 ] && [ $(((t1 - t0) / 1000000)) -lt 5000 ] ||
+        fail "the shim took $(((t1 - t0) / 1000000)) ms for a 3 s deadline, its name held"
+rm "$MC_FAKE_KERNEL_DIR/hold/mc_user1"
 rm "$MC_FAKE_KERNEL_DIR/hold/mc_user2"
 kill "$daemon_pid"; wait "$daemon_pid" 2>/dev/null || true
-ok "still loading at the shim's deadline: the real modprobe takes over for the kernel; a unit's shim exits 1, nothing else runs"
+ok "still loading at the shim's deadline: the real modprobe takes over for the kernel, not waiting again for a name held; a unit's shim exits 1, nothing else runs"
 
 # -- a daemon older than waitedBefore (mid-upgrade): TimedOut, then InvalidParameter ----------------
 # The second ask carries waitedBefore, which such a daemon refuses: the real modprobe answers the

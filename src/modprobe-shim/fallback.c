@@ -38,14 +38,13 @@ static void on_tick(int sig)
         (void) sig;
 }
 
-/* Takes the lock on FD, waiting at most TIMEOUT_SEC: 0, -ETIMEDOUT or -errno. */
-static int lock_wait(int fd, unsigned timeout_sec)
+/* Takes the lock on FD, waiting until DEADLINE at most: 0, -ETIMEDOUT or -errno. */
+static int lock_wait(int fd, usec_t deadline)
 {
         const struct itimerval tick = { .it_interval = { 0, LOCK_TICK_USEC },
                 .it_value = { 0, LOCK_TICK_USEC } };
         const struct itimerval off = {};
         struct sigaction sa = { .sa_handler = on_tick }, old_sa;
-        usec_t deadline = now_usec() + timeout_sec * USEC_PER_SEC;
         sigset_t alrm, old_mask;
         int r;
 
@@ -145,7 +144,7 @@ static int lock_open(const char *dir, const char *name)
 }
 
 int fallback_run(
-        const char *dir, const char *name, const char *modprobe, char *argv[], unsigned timeout_sec)
+        const char *dir, const char *name, const char *modprobe, char *argv[], usec_t deadline)
 {
         _cleanup_close_ int fd = -EBADF;
         char status[16];
@@ -161,8 +160,13 @@ int fallback_run(
                 if (errno != EWOULDBLOCK)
                         return log_debug_errno(errno, "%s: cannot lock (%m).", name),
                                unshared(modprobe, argv);
+                if (now_usec() >= deadline)
+                        return log_debug("%s: the real modprobe for it is running, and the "
+                                         "deadline has passed; running it unshared.",
+                                       name),
+                               unshared(modprobe, argv);
                 log_debug("%s: the real modprobe for it is running; waiting for it.", name);
-                r = lock_wait(fd, timeout_sec);
+                r = lock_wait(fd, deadline);
                 if (r < 0) {
                         log_debug_errno(r,
                                 "%s: no answer from the modprobe running for it (%m); "
