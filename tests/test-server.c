@@ -114,6 +114,32 @@ static void daemon_stop(Daemon *d)
         assert_int_equal(system(cmd), 0);
 }
 
+/* What the loop thread sees, read on it. */
+typedef struct Snapshot {
+        unsigned pending, connections, monitors;
+} Snapshot;
+
+static void snapshot_on_loop(Daemon *d, void *arg)
+{
+        *(Snapshot *) arg = (Snapshot){ .pending = server_n_pending(d->server),
+                .connections = server_n_connections(d->server),
+                .monitors = server_n_monitors(d->server) };
+}
+
+/* Waits until the server's *field is n (10 s at most: a loaded machine may keep the loop thread
+ * off its CPU for long), instead of sleeping for what the server does on its own thread. */
+#define WAIT_SERVER(d, field, n)                                                                   \
+        do {                                                                                       \
+                Snapshot s_ = {};                                                                  \
+                for (usec_t end_ = now_usec() + 10 * USEC_PER_SEC; now_usec() < end_;              \
+                        usleep(2000)) {                                                            \
+                        on_loop((d), snapshot_on_loop, &s_);                                       \
+                        if (s_.field == (n))                                                       \
+                                break;                                                             \
+                }                                                                                  \
+                assert_int_equal(s_.field, (n));                                                   \
+        } while (0)
+
 static sd_varlink *client(Daemon *d)
 {
         sd_varlink *link = NULL;
@@ -422,7 +448,7 @@ static void test_pending_limit(void **state)
         waiting[0] = invoke(&d, "{\"modules\":[\"mc_c\"]}", &p[0]);
         waiting[1] = invoke(&d, "{\"modules\":[\"mc_b\"]}", &p[1]);
         assert_true(kernel_fake_wait_blocked(d.fake, "mc_c", 1, 5 * USEC_PER_SEC));
-        usleep(50 * 1000);
+        WAIT_SERVER(&d, pending, 2);
         assert_string_equal(
                 call_once(&d, "Load", "{\"modules\":[\"mc_a\"]}"), VL_ERROR_TOO_MANY_REQUESTS);
         /* Reads are not limited by pending loads. */
@@ -453,7 +479,7 @@ static void test_connection_limit(void **state)
                 VL_ERROR_TOO_MANY_REQUESTS);
         for (int i = 0; i < 4; i++)
                 sd_varlink_unref(links[i]);
-        usleep(50 * 1000);
+        WAIT_SERVER(&d, connections, 0);
         assert_null(call_once(&d, "Load", "{\"modules\":[\"mc_c\"]}"));
         daemon_stop(&d);
 }
@@ -566,9 +592,9 @@ static void test_disconnected_waiter(void **state)
         gone = invoke(&d, "{\"modules\":[\"mc_c\"]}", &p1);
         stays = invoke(&d, "{\"modules\":[\"mc_c\"]}", &p2);
         assert_true(kernel_fake_wait_blocked(d.fake, "mc_c", 1, 5 * USEC_PER_SEC));
-        usleep(50 * 1000);
+        WAIT_SERVER(&d, pending, 2);
         sd_varlink_unref(gone);
-        usleep(50 * 1000);
+        WAIT_SERVER(&d, pending, 1);
         kernel_fake_release(d.fake, "mc_c");
         wait_reply(stays, &p2);
         assert_string_equal(p2.error, "");
@@ -627,7 +653,7 @@ static void test_in_flight_and_stats(void **state)
         for (int i = 0; i < 3; i++)
                 w[i] = invoke(&d, "{\"modalias\":\"mctest:user1\"}", &p[i]);
         assert_true(kernel_fake_wait_blocked(d.fake, "mc_user1", 1, 5 * USEC_PER_SEC));
-        usleep(50 * 1000);
+        WAIT_SERVER(&d, pending, 3);
         link = client(&d);
         assert_null(call(link, "ListInFlight", "{}", &reply));
         m = module_result(reply, "mc_user1");
@@ -688,7 +714,7 @@ static void test_monitor(void **state)
         assert_int_equal(sd_varlink_bind_reply(mon, on_event), 0);
         assert_int_equal(sd_varlink_observe(mon, MODCOALESCED_INTERFACE ".Monitor", NULL), 0);
         assert_true(sd_varlink_flush(mon) >= 0);
-        usleep(50 * 1000);
+        WAIT_SERVER(&d, monitors, 1);
         assert_null(call_once(&d, "Load", "{\"modules\":[\"mc_c\"]}"));
         for (usec_t end = now_usec() + 5 * USEC_PER_SEC; ev.n < 3 && now_usec() < end;)
                 if (sd_varlink_process(mon) == 0)

@@ -231,3 +231,12 @@ unsigned server_n_pending(const Server *s)
 {
         return s->n_pending;
 }
+
+unsigned server_n_monitors(const Server *s)
+{
+        unsigned n = 0;
+
+        for (size_t i = 0; i < SERVER_MAX_MONITORS; i++)
+                n += !!s->monitors[i];
+        return n;
+}

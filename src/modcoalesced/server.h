@@ -36,3 +36,5 @@ unsigned server_n_connections(const Server *s);
 /* The connection limit in force (max_connections, maybe lowered to fit RLIMIT_NOFILE). */
 unsigned server_max_connections(const Server *s);
 unsigned server_n_pending(const Server *s);
+/* Monitor calls attached (at most SERVER_MAX_MONITORS). */
+unsigned server_n_monitors(const Server *s);
