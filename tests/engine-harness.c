@@ -125,6 +125,41 @@ void run_until(Harness *h, size_t n_records)
         }
 }
 
+void run_while_not(Harness *h, bool (*done)(Harness *h, const void *arg), const void *arg)
+{
+        usec_t deadline = now_usec() + 20 * USEC_PER_SEC;
+
+        while (!done(h, arg)) {
+                assert_true(now_usec() < deadline);
+                assert_true(sd_event_run(h->event, 5 * USEC_PER_MSEC) >= 0);
+        }
+}
+
+bool harness_idle(Harness *h, const void *arg)
+{
+        return engine_n_requests(h->engine) == 0;
+}
+
+bool harness_nothing_in_flight(Harness *h, const void *arg)
+{
+        return engine_n_in_flight(h->engine) == 0;
+}
+
+bool harness_live(Harness *h, const void *name)
+{
+        return kernel_fake_get_state(h->fake, name) == KERNEL_MODULE_LIVE;
+}
+
+bool harness_blocked(Harness *h, const void *name)
+{
+        return kernel_fake_wait_blocked(h->fake, name, 1, 0);
+}
+
+bool harness_loaded(Harness *h, const void *name)
+{
+        return kernel_fake_loads(h->fake, name) > 0;
+}
+
 void run_for(Harness *h, usec_t t)
 {
         usec_t deadline = now_usec() + t;

@@ -5,6 +5,8 @@
  * by hand for odd files. Failed checks fail the test (cmocka). */
 #pragma once
 
+#include <stdbool.h>
+
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
@@ -51,6 +53,15 @@ void submit_n(Harness *h, Plan *p, unsigned n);
 /* Runs the loop until n_records requests have finished (fails after 20 s). */
 void run_until(Harness *h, size_t n_records);
 void run_for(Harness *h, usec_t t);
+/* Runs the loop until done(h, arg) holds (fails after 20 s): for what a loaded machine may take
+ * long to get to, where a fixed run_for() would check too early. */
+void run_while_not(Harness *h, bool (*done)(Harness *h, const void *arg), const void *arg);
+/* Conditions for it; arg, where there is one, is a module's name. */
+bool harness_idle(Harness *h, const void *arg); /* no request in the engine */
+bool harness_nothing_in_flight(Harness *h, const void *arg);
+bool harness_live(Harness *h, const void *name);
+bool harness_blocked(Harness *h, const void *name); /* a load of it held in the fake kernel */
+bool harness_loaded(Harness *h, const void *name); /* the fake kernel has loaded it */
 
 const RequestResult *result_of(const Record *rec, size_t i);
 size_t index_of(const Plan *p, const char *name);

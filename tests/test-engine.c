@@ -195,7 +195,11 @@ static void test_pool_bound(void **state)
                 plans[i] = plan_single(name, fixture_path(files[i]), NULL);
                 submit(&h, plans[i]);
         }
-        assert_true(kernel_fake_wait_blocked(h.fake, "m0", 1, 5 * USEC_PER_SEC));
+        /* Three in the kernel (20 s: a worker thread may wait long for a CPU), and no more
+         * while the loop runs on. */
+        assert_true(kernel_fake_wait_blocked(h.fake, "m0", 1, 20 * USEC_PER_SEC));
+        assert_true(kernel_fake_wait_blocked(h.fake, "m1", 1, 20 * USEC_PER_SEC));
+        assert_true(kernel_fake_wait_blocked(h.fake, "m2", 1, 20 * USEC_PER_SEC));
         run_for(&h, 100 * USEC_PER_MSEC);
         assert_int_equal(kernel_fake_counts(h.fake).max_concurrent, 3);
         assert_int_equal(engine_n_in_flight(h.engine), ELEMENTSOF(files));

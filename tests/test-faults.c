@@ -421,7 +421,7 @@ static void test_kernel_call_fails(void **state)
 static void assert_init_error_is_a_failure(int error)
 {
         EngineConfig config = { .request_timeout_usec = 3 * USEC_PER_SEC };
-        usec_t start = now_usec();
+        usec_t start;
         Harness h;
         Plan *p;
         size_t i;
@@ -429,10 +429,12 @@ static void assert_init_error_is_a_failure(int error)
         harness_init(&h, config, COMPRESSION_XZ);
         p = plan_file(&h, "mc_c", "mc_c.ko");
         kernel_fake_set_result(h.fake, "mc_c", error);
+        start = now_usec();
         i = burst(&h, p, 50);
         assert_int_equal(kernel_fake_loads(h.fake, "mc_c"), 1);
         assert_int_equal(kernel_fake_counts(h.fake).finit_calls, 1);
-        assert_true(now_usec() - start < USEC_PER_SEC);
+        /* Answered by the load, not by the request timeout. */
+        assert_true(now_usec() - start < config.request_timeout_usec);
         assert_all(&h, i, 50, OUTCOME_FAILED, error);
         assert_int_equal(kernel_fake_get_state(h.fake, "mc_c"), KERNEL_MODULE_ABSENT);
         assert_int_equal(engine_stats(h.engine).failed_loading, 1);

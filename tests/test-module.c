@@ -161,6 +161,11 @@ static void test_going_waits_then_loads_once(void **state)
         harness_done(&h);
 }
 
+static bool busy_retried(Harness *h, const void *arg)
+{
+        return engine_stats(h->engine).busy_retries > 0;
+}
+
 /* The kernel says EBUSY and /sys/module shows the old instance going away: no client sees
  * EBUSY; the engine waits until the module is gone and loads it again. */
 static void test_ebusy_while_going_waits_then_loads(void **state)
@@ -173,6 +178,7 @@ static void test_ebusy_while_going_waits_then_loads(void **state)
         kernel_fake_set_state(h.fake, "mc_c", KERNEL_MODULE_GOING); /* after the scan */
         p = plan_for(&h, "mc_c");
         submit_n(&h, p, 5);
+        run_while_not(&h, busy_retried, NULL);
         run_for(&h, 150 * USEC_PER_MSEC);
         assert_int_equal(h.n_records, 0);
         assert_int_equal(kernel_fake_counts(h.fake).finit_calls, 1);
@@ -315,8 +321,7 @@ static void test_failure_memory_lasts_while_its_requests_run(void **state)
         run_until(&h, 11);
         for (size_t i = 5; i < 11; i++)
                 assert_true(result_of(&h.records[i], user2)->from_memory);
-        for (int i = 0; i < 200 && engine_n_requests(h.engine) > 0; i++)
-                run_for(&h, 5 * USEC_PER_MSEC);
+        run_while_not(&h, harness_idle, NULL);
         assert_int_equal(engine_n_requests(h.engine), 0);
         submit(&h, p);
         run_until(&h, 12);
@@ -344,11 +349,9 @@ static void test_failure_memory_own_etime_is_not_a_timeout(void **state)
         kernel_fake_set_result(h.fake, "mc_user1", -ETIME);
         kernel_fake_hold(h.fake, "mc_user2");
         submit_n(&h, p, 3);
-        for (int i = 0; i < 400 && !kernel_fake_wait_blocked(h.fake, "mc_user2", 1, 0); i++)
-                run_for(&h, 5 * USEC_PER_MSEC);
+        run_while_not(&h, harness_blocked, "mc_user2");
         assert_true(kernel_fake_wait_blocked(h.fake, "mc_user2", 1, 0));
-        for (int i = 0; i < 200 && kernel_fake_loads(h.fake, "mc_user1") == 0; i++)
-                run_for(&h, 5 * USEC_PER_MSEC);
+        run_while_not(&h, harness_loaded, "mc_user1");
         assert_int_equal(kernel_fake_loads(h.fake, "mc_user1"), 1);
 
         /* The requests outlive the window, waiting for mc_user2, and end with mc_user1's own
@@ -362,8 +365,7 @@ static void test_failure_memory_own_etime_is_not_a_timeout(void **state)
                 assert_string_equal(h.records[i].failed, "mc_user1");
                 assert_int_equal(result_of(&h.records[i], user1)->outcome, OUTCOME_FAILED);
         }
-        for (int i = 0; i < 200 && engine_n_requests(h.engine) > 0; i++)
-                run_for(&h, 5 * USEC_PER_MSEC);
+        run_while_not(&h, harness_idle, NULL);
         assert_int_equal(engine_n_requests(h.engine), 0);
 
         /* The window passed while they ran: the next request tries mc_user1 again. */
@@ -445,8 +447,7 @@ static void test_failure_memory_not_held_by_orphans(void **state)
         assert_int_equal(kernel_fake_loads(h.fake, "mc_fail"), 2);
         assert_int_equal(kernel_fake_loads(h.fake, "mc_user1"), 1); /* the first, still hung */
         kernel_fake_release(h.fake, "mc_user1");
-        for (int i = 0; i < 200 && engine_n_requests(h.engine) > 0; i++)
-                run_for(&h, 5 * USEC_PER_MSEC);
+        run_while_not(&h, harness_idle, NULL);
         assert_int_equal(engine_n_requests(h.engine), 0);
         assert_int_equal(kernel_fake_loads(h.fake, "mc_user2"), 1);
         harness_done(&h);

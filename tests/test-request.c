@@ -115,9 +115,7 @@ static void test_independent_modules_load_together(void **state)
         kernel_fake_hold(h.fake, "mc_c");
         submit_n(&h, p, 3);
         assert_true(kernel_fake_wait_blocked(h.fake, "mc_c", 1, 5 * USEC_PER_SEC));
-        for (int i = 0; i < 200 && kernel_fake_get_state(h.fake, "mc_soft") != KERNEL_MODULE_LIVE;
-                i++)
-                run_for(&h, 5 * USEC_PER_MSEC);
+        run_while_not(&h, harness_live, "mc_soft");
         assert_int_equal(kernel_fake_get_state(h.fake, "mc_soft"), KERNEL_MODULE_LIVE);
         run_for(&h, 50 * USEC_PER_MSEC);
         assert_int_equal(kernel_fake_loads(h.fake, "mc_b"), 0);
@@ -152,9 +150,7 @@ static void test_cpu_matches_load_side_by_side(void **state)
         kernel_fake_hold(h.fake, "mc_user1");
         submit(&h, p);
         /* mc_user1 and mc_user2 start once mc_shared is live. */
-        for (int i = 0; i < 400 && kernel_fake_get_state(h.fake, "mc_user2") != KERNEL_MODULE_LIVE;
-                i++)
-                run_for(&h, 5 * USEC_PER_MSEC);
+        run_while_not(&h, harness_live, "mc_user2");
         assert_true(kernel_fake_wait_blocked(h.fake, "mc_user1", 1, 5 * USEC_PER_SEC));
         assert_int_equal(kernel_fake_get_state(h.fake, "mc_user2"), KERNEL_MODULE_LIVE);
         assert_int_equal(h.n_records, 0);
@@ -177,8 +173,7 @@ static void test_device_matches_keep_their_order(void **state)
         assert_int_equal(resolver_resolve_modalias(h.resolver, "mctest:multi", NULL, &p), 0);
         kernel_fake_hold(h.fake, "mc_user1");
         submit(&h, p);
-        for (int i = 0; i < 400 && !kernel_fake_wait_blocked(h.fake, "mc_user1", 1, 0); i++)
-                run_for(&h, 5 * USEC_PER_MSEC);
+        run_while_not(&h, harness_blocked, "mc_user1");
         assert_true(kernel_fake_wait_blocked(h.fake, "mc_user1", 1, 5 * USEC_PER_SEC));
         run_for(&h, 100 * USEC_PER_MSEC);
         assert_int_equal(kernel_fake_loads(h.fake, "mc_user2"), 0);
@@ -214,9 +209,7 @@ static void test_timeout_with_modules_side_by_side(void **state)
         kernel_fake_release(h.fake, "mc_c");
         kernel_fake_release(h.fake, "mc_soft");
         /* The orphan goes on with the plan once both are in. */
-        for (int i = 0; i < 400 && kernel_fake_get_state(h.fake, "mc_post") != KERNEL_MODULE_LIVE;
-                i++)
-                run_for(&h, 5 * USEC_PER_MSEC);
+        run_while_not(&h, harness_live, "mc_post");
         assert_int_equal(kernel_fake_get_state(h.fake, "mc_post"), KERNEL_MODULE_LIVE);
         assert_int_equal(engine_n_waiting(h.engine), 0);
         assert_int_equal(engine_n_requests(h.engine), 0);
@@ -283,7 +276,7 @@ static void test_cancelled_waiter(void **state)
         assert_true(kernel_fake_wait_blocked(h.fake, "mc_shared", 1, 5 * USEC_PER_SEC));
         request_cancel(r[0]);
         kernel_fake_release(h.fake, "mc_shared");
-        run_for(&h, 100 * USEC_PER_MSEC);
+        run_while_not(&h, harness_nothing_in_flight, NULL);
         assert_int_equal(kernel_fake_get_state(h.fake, "mc_shared"), KERNEL_MODULE_LIVE);
         submit(&h, q);
         run_until(&h, 2);
@@ -313,8 +306,7 @@ static void test_timeout_and_late_completion(void **state)
         assert_int_equal(engine_stats(h.engine).requests_timed_out, 10);
         assert_int_equal(engine_n_in_flight(h.engine), 1);
         kernel_fake_release(h.fake, "mc_c");
-        run_for(&h, 100 * USEC_PER_MSEC);
-        assert_int_equal(engine_n_in_flight(h.engine), 0);
+        run_while_not(&h, harness_nothing_in_flight, NULL);
         submit(&h, p);
         assert_int_equal(h.n_records, 11);
         assert_int_equal(result_of(&h.records[10], 0)->outcome, OUTCOME_ALREADY_LOADED);
@@ -349,8 +341,7 @@ static void test_timeout_carries_the_plan_on(void **state)
         assert_int_equal(engine_n_requests(h.engine), 1);
         assert_int_equal(kernel_fake_loads(h.fake, "mc_user1"), 0);
         kernel_fake_release(h.fake, "mc_shared");
-        for (int i = 0; i < 100 && engine_n_requests(h.engine) > 0; i++)
-                run_for(&h, 10 * USEC_PER_MSEC);
+        run_while_not(&h, harness_idle, NULL);
         assert_int_equal(engine_n_requests(h.engine), 0);
         assert_int_equal(kernel_fake_loads(h.fake, "mc_shared"), 1);
         assert_int_equal(kernel_fake_loads(h.fake, "mc_user1"), 1);
