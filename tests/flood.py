@@ -7,7 +7,6 @@
 # soon as it has its answer.
 import argparse
 import json
-import os
 import resource
 import selectors
 import signal
@@ -21,9 +20,6 @@ p.add_argument("n", type=int)
 p.add_argument("--method", default="io.modcoalesced.Manager.Load")
 p.add_argument("--parameters", default="{}")
 p.add_argument("--timeout", type=float, default=120.0)
-p.add_argument("--unlink", metavar="PATH",
-               help="remove PATH (a hold file of the fake kernel) once --after answers came")
-p.add_argument("--after", type=int, default=0)
 a = p.parse_args()
 
 # Our own descriptors: one per connection, and some to spare.
@@ -100,8 +96,6 @@ while pending and time.monotonic() < deadline:
             reply = None
         settle(s, reply)
         pending -= 1
-        if a.unlink and len(socks) - pending == a.after:
-            os.unlink(a.unlink)
 result["hung"] = pending
 result["seconds"] = round(a.timeout - (deadline - time.monotonic()), 2)
 print(json.dumps(result, sort_keys=True))

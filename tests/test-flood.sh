@@ -62,11 +62,30 @@ serves() {
         [ "$(calls load mc_b)" = 1 ] || fail "mc_b loads: $(calls load mc_b)"
 }
 
+# Removes MODULE's hold once ListInFlight shows COUNT waiters for it: every served connection
+# has joined the held load, so each is answered "loaded" (one that came after it would be told
+# "already-loaded", rightly). While the flood fills every slot, the look itself may be refused.
+release_when_waiting() {
+        local module=$1 count=$2
+        for _ in $(seq 1200); do
+                vl ListInFlight >"$tmp/inflight.json" 2>/dev/null &&
+                        grep -q "\"waiters\" *: *$count\b" "$tmp/inflight.json" && break
+                sleep 0.1
+        done
+        grep -q "\"waiters\" *: *$count\b" "$tmp/inflight.json" ||
+                fail "$count waiters for $module: $(cat "$tmp/inflight.json")"
+        rm "$MC_FAKE_KERNEL_DIR/hold/$module"
+}
+
 # -- 1: 10 000 at once, 1000 served -------------------------------------------------------------
 start_daemon -- --max-connections $MAX
 touch "$MC_FAKE_KERNEL_DIR/hold/mc_c"
 python3 "$here/flood.py" "$sock" $N --parameters '{"modules":["mc_c"]}' --timeout 600 \
-        --unlink "$MC_FAKE_KERNEL_DIR/hold/mc_c" --after $((N - MAX)) >"$tmp/flood1.json"
+        >"$tmp/flood1.json" &
+flood=$!
+pids+=("$flood")
+release_when_waiting mc_c $MAX
+wait "$flood"
 cat "$tmp/flood1.json"
 expect "$tmp/flood1.json" "r['unconnected'] == 0 and r['hung'] == 0 and r['closed'] == 0"
 expect "$tmp/flood1.json" "r['errors'] == {'io.modcoalesced.Manager.TooManyRequests': $N - $MAX}"
@@ -84,7 +103,11 @@ start_daemon prlimit --nofile=300: --
 grep -q "serving at most 108 connections" "$tmp/daemon.log" || fail "no lowered limit: $(cat "$tmp/daemon.log")"
 touch "$MC_FAKE_KERNEL_DIR/hold/mc_c"
 python3 "$here/flood.py" "$sock" 1000 --parameters '{"modules":["mc_c"]}' --timeout 600 \
-        --unlink "$MC_FAKE_KERNEL_DIR/hold/mc_c" --after $((1000 - 108)) >"$tmp/flood2.json"
+        >"$tmp/flood2.json" &
+flood=$!
+pids+=("$flood")
+release_when_waiting mc_c 108
+wait "$flood"
 cat "$tmp/flood2.json"
 expect "$tmp/flood2.json" "r['unconnected'] == 0 and r['hung'] == 0 and r['closed'] == 0"
 expect "$tmp/flood2.json" "r['errors'] == {'io.modcoalesced.Manager.TooManyRequests': 1000 - 108}"

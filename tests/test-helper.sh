@@ -47,8 +47,9 @@ ok "the daemon's answer stands: loaded, or LoadFailed (status 1, never loaded a 
 
 # A load that outlasts the daemon's request timeout (1 s here): the helper asks again, joining
 # the same load, and at its own deadline (4 s) says so and exits 0; one load in all.
-kill "$daemon_pid"
+kill "$daemon_pid"; wait "$daemon_pid" 2>/dev/null || true
 socket_activate -- --idle-timeout 0 --request-timeout 1000
+vl GetStats >/dev/null # started before the helper's 4 s begin
 mkdir -p "$MC_FAKE_KERNEL_DIR/hold"
 touch "$MC_FAKE_KERNEL_DIR/hold/mc_slow"
 run_helper mctest:slow "$sock" --timeout 4

@@ -58,10 +58,15 @@ echo /usr/libexec/modcoalesced-modprobe >"$MC_FAKE_KERNEL_DIR/kernel.modprobe"
 "$shim" -q -- mc_c 2>/dev/null || true # not serving yet: starts it
 for _ in $(seq 200); do [ -s "$tmp/run/ready" ] && break; sleep 0.05; done
 [ -s "$tmp/run/ready" ] || fail "the daemon did not start"
-sleep 3.5
-kill -0 "$daemon_pid" 2>/dev/null || fail "the daemon exited when idle although the kernel runs the shim"
+# The idle timer (1 s) fires, and the daemon says why it stays.
+for _ in $(seq 600); do
+        grep -q "kernel.modprobe runs modcoalesced-modprobe: staying" "$tmp/daemon.log" && break
+        sleep 0.05
+done
 grep -q "kernel.modprobe runs modcoalesced-modprobe: staying" "$tmp/daemon.log" ||
         fail "no word of staying in the log"
+sleep 1.5
+kill -0 "$daemon_pid" 2>/dev/null || fail "the daemon exited when idle although the kernel runs the shim"
 echo /usr/sbin/modprobe >"$MC_FAKE_KERNEL_DIR/kernel.modprobe"
 timeout 10 tail --pid="$daemon_pid" -f /dev/null ||
         fail "the daemon did not exit when idle once kernel.modprobe was the real modprobe"

@@ -166,6 +166,9 @@ if [ "$mode" = deb ]; then
                 fi
                 sleep 0.05
         done
+        # systemd reports the stop as it sends SIGTERM; the daemon stops accepting when it
+        # handles it, and removes its ready file in the same step.
+        for _ in $(seq 300); do [ -e /run/modcoalesced/ready ] || break; sleep 0.1; done
         burst 150 '{"modules":["mc_slow"]}' >$OUT/up.b &
         pb=$!
         # The socket's connections, as /proc/net/unix lists them: the listener, the 150 the old
