@@ -187,6 +187,7 @@ s.bind(sys.argv[1])
 s.listen(64)
 time.sleep(120)' "$tmp/stale-ready/sock" &
 listener_pid=$!
+pids+=("$listener_pid")
 for _ in $(seq 200); do [ -S "$tmp/stale-ready/sock" ] && break; sleep 0.05; done
 MODCOALESCED_SOCKET=$tmp/stale-ready/sock MODCOALESCED_SHIM_TIMEOUT=30 timeout 20 "$shim" -q -- mc_b ||
         fail "shim with a stale ready file: status $?"

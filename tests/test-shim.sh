@@ -150,14 +150,13 @@ grep -q "mc_user2: still loading after 2 s; modcoalesced carries on" "$tmp/unit.
 : >"$MC_FAKE_KERNEL_DIR/real-modprobe.log"
 touch "$MC_FAKE_KERNEL_DIR/hold/mc_user1"
 mkdir -p "$tmp/run/fallback"
-flock "$tmp/run/fallback/mc_user1" sleep 60 &
-holder=$!
-for _ in $(seq 200); do flock -n "$tmp/run/fallback/mc_user1" true || break; sleep 0.05; done
+exec 9>"$tmp/run/fallback/mc_user1"
+flock 9
 t0=$(date +%s%N)
 MODCOALESCED_SHIM_TIMEOUT=3 MODCOALESCED_LOG_LEVEL=debug timeout 20 "$shim" -q -- mc_user1 2>"$tmp/late.err" ||
         fail "shim: mc_user1 past its deadline, its name held"
 t1=$(date +%s%N)
-kill "$holder"; wait "$holder" 2>/dev/null || true
+exec 9>&-
 [ "$(cat "$MC_FAKE_KERNEL_DIR/real-modprobe.log")" = "-q -- mc_user1" ] ||
         fail "past the deadline, the name held: the real modprobe did not run: '$(cat "$MC_FAKE_KERNEL_DIR/real-modprobe.log")' $(cat "$tmp/late.err")"
 grep -q "mc_user1: the real modprobe for it is running, and the deadline has passed; running it unshared" "$tmp/late.err" ||
