@@ -20,6 +20,8 @@ p.add_argument("n", type=int)
 p.add_argument("--method", default="io.modcoalesced.Manager.Load")
 p.add_argument("--parameters", default="{}")
 p.add_argument("--timeout", type=float, default=120.0)
+p.add_argument("--connected", metavar="PATH",
+               help="create PATH once every connection is made, before the calls go out")
 a = p.parse_args()
 
 # Our own descriptors: one per connection, and some to spare.
@@ -47,6 +49,9 @@ for _ in range(a.n):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
     socks.append(s)
+
+if a.connected:
+    open(a.connected, "w").close()
 
 call = json.dumps({"method": a.method, "parameters": json.loads(a.parameters)}).encode() + b"\0"
 sel = selectors.DefaultSelector()

@@ -64,9 +64,13 @@ serves() {
 
 # Removes MODULE's hold once ListInFlight shows COUNT waiters for it: every served connection
 # has joined the held load, so each is answered "loaded" (one that came after it would be told
-# "already-loaded", rightly). While the flood fills every slot, the look itself may be refused.
+# "already-loaded", rightly). Only once the flood has all its connections (flood.py
+# --connected FILE): a look made before could take a served slot from it; after, it can only be
+# refused, or read in the slack beyond the limit.
 release_when_waiting() {
-        local module=$1 count=$2
+        local module=$1 count=$2 connected=$3
+        for _ in $(seq 1200); do [ -e "$connected" ] && break; sleep 0.1; done
+        [ -e "$connected" ] || fail "the flood did not make its connections"
         for _ in $(seq 1200); do
                 vl ListInFlight >"$tmp/inflight.json" 2>/dev/null &&
                         grep -q "\"waiters\" *: *$count\b" "$tmp/inflight.json" && break
@@ -81,10 +85,10 @@ release_when_waiting() {
 start_daemon -- --max-connections $MAX
 touch "$MC_FAKE_KERNEL_DIR/hold/mc_c"
 python3 "$here/flood.py" "$sock" $N --parameters '{"modules":["mc_c"]}' --timeout 600 \
-        >"$tmp/flood1.json" &
+        --connected "$tmp/flood1.connected" >"$tmp/flood1.json" &
 flood=$!
 pids+=("$flood")
-release_when_waiting mc_c $MAX
+release_when_waiting mc_c $MAX "$tmp/flood1.connected"
 wait "$flood"
 cat "$tmp/flood1.json"
 expect "$tmp/flood1.json" "r['unconnected'] == 0 and r['hung'] == 0 and r['closed'] == 0"
@@ -103,10 +107,10 @@ start_daemon prlimit --nofile=300: --
 grep -q "serving at most 108 connections" "$tmp/daemon.log" || fail "no lowered limit: $(cat "$tmp/daemon.log")"
 touch "$MC_FAKE_KERNEL_DIR/hold/mc_c"
 python3 "$here/flood.py" "$sock" 1000 --parameters '{"modules":["mc_c"]}' --timeout 600 \
-        >"$tmp/flood2.json" &
+        --connected "$tmp/flood2.connected" >"$tmp/flood2.json" &
 flood=$!
 pids+=("$flood")
-release_when_waiting mc_c 108
+release_when_waiting mc_c 108 "$tmp/flood2.connected"
 wait "$flood"
 cat "$tmp/flood2.json"
 expect "$tmp/flood2.json" "r['unconnected'] == 0 and r['hung'] == 0 and r['closed'] == 0"

@@ -160,11 +160,6 @@ int fallback_run(
                 if (errno != EWOULDBLOCK)
                         return log_debug_errno(errno, "%s: cannot lock (%m).", name),
                                unshared(modprobe, argv);
-                if (now_usec() >= deadline)
-                        return log_debug("%s: the real modprobe for it is running, and the "
-                                         "deadline has passed; running it unshared.",
-                                       name),
-                               unshared(modprobe, argv);
                 log_debug("%s: the real modprobe for it is running; waiting for it.", name);
                 r = lock_wait(fd, deadline);
                 if (r < 0) {

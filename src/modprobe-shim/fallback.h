@@ -10,6 +10,6 @@
  * one another shim is running for NAME until DEADLINE (CLOCK_MONOTONIC, time-util.h), and returns
  * the exit status either gave. The lock and the status live in a file named NAME in DIR (made if
  * missing). Without DIR, or at the deadline, it runs the real modprobe unshared, as the shim
- * always did: a deadline already past runs it at once if another one holds the name. */
+ * always did. */
 int fallback_run(
         const char *dir, const char *name, const char *modprobe, char *argv[], usec_t deadline);

@@ -30,9 +30,7 @@
 #include "time-util.h"
 #include "varlink-idl.h"
 
-/* The kernel's request, all of it: the daemon answers TimedOut after 50 s, asked again until
- * then, and a wait for the real modprobe that another request of the same name runs ends then
- * too. */
+/* The kernel's request: the daemon answers TimedOut after 50 s, asked again until then. */
 #define SHIM_TIMEOUT_SEC 170
 /* As the udev helper's: room in the daemon's backlog (full only if it stopped accepting). */
 #define SHIM_CONNECT_TIMEOUT_SEC 5
@@ -85,10 +83,12 @@ static int real_modprobe(char *argv[], const char *why)
 }
 
 /* The real modprobe for the kernel's request of NAME: one at a time per name, the same request
- * made meanwhile given its status (fallback.c), in "fallback" beside the daemon's socket. Waiting
- * for another one ends at DEADLINE, the request's own: what the daemon took of it counts. */
-static int real_modprobe_for_kernel(
-        char *argv[], const char *name, usec_t deadline, const char *why)
+ * made meanwhile given its status (fallback.c), in "fallback" beside the daemon's socket. The
+ * wait for one running has a deadline of its own, also after the daemon's: a request that comes
+ * here at its deadline is one of many for the name, and a modprobe of its own would wait in the
+ * kernel for the same load all the same, after copying the module once more where the kernel
+ * cannot decompress it. */
+static int real_modprobe_for_kernel(char *argv[], const char *name, const char *why)
 {
         const char *modprobe = modprobe_path();
         char dir[256];
@@ -96,13 +96,14 @@ static int real_modprobe_for_kernel(
         log_debug("%s; running %s", why, modprobe);
         argv[0] = (char *) modprobe;
         return fallback_run(beside_socket(socket_path(), "fallback", dir, sizeof(dir)) ? dir : NULL,
-                name, modprobe, argv, deadline);
+                name, modprobe, argv,
+                now_usec() +
+                        env_seconds("MODCOALESCED_SHIM_TIMEOUT", SHIM_TIMEOUT_SEC) * USEC_PER_SEC);
 }
 
-static int fall_back(
-        char *argv[], const char *name, bool kernel_request, usec_t deadline, const char *why)
+static int fall_back(char *argv[], const char *name, bool kernel_request, const char *why)
 {
-        return kernel_request ? real_modprobe_for_kernel(argv, name, deadline, why)
+        return kernel_request ? real_modprobe_for_kernel(argv, name, why)
                               : real_modprobe(argv, why);
 }
 
@@ -223,7 +224,6 @@ static bool daemon_serving(const char *sock)
 static int load(char *argv[], const char *name, const char *req, size_t n, const char *again,
         size_t n_again, unsigned timeout_sec, bool kernel_request)
 {
-        usec_t deadline = now_usec() + timeout_sec * USEC_PER_SEC;
         AskOutcome out;
         int k;
 
@@ -235,19 +235,19 @@ static int load(char *argv[], const char *name, const char *req, size_t n, const
         case 1:
                 if (strcmp(out.error, VL_ERROR_SHUTTING_DOWN) == 0 ||
                         strcmp(out.error, VL_ERROR_TOO_MANY_REQUESTS) == 0)
-                        return fall_back(argv, name, kernel_request, deadline, out.error);
+                        return fall_back(argv, name, kernel_request, out.error);
                 /* A daemon older than waitedBefore (during an upgrade) refuses the second ask:
                  * the real modprobe, as the shim did after TimedOut before. */
                 if (kernel_request && out.timed_out > 0 &&
                         strcmp(out.error, "org.varlink.service.InvalidParameter") == 0)
-                        return fall_back(argv, name, true, deadline,
-                                "modcoalesced does not know waitedBefore");
+                        return fall_back(
+                                argv, name, true, "modcoalesced does not know waitedBefore");
                 log_debug("%s: %s", name, out.error);
                 return EXIT_FAILURE;
         case -ETIMEDOUT:
                 if (kernel_request)
-                        return fall_back(argv, name, true, deadline,
-                                "still loading at the kernel request's deadline");
+                        return fall_back(
+                                argv, name, true, "still loading at the kernel request's deadline");
                 log_notice("%s: still loading after %u s; modcoalesced carries on.", name,
                         timeout_sec);
                 return EXIT_FAILURE;
@@ -256,11 +256,10 @@ static int load(char *argv[], const char *name, const char *req, size_t n, const
                 return EXIT_FAILURE;
         case -EAGAIN:
         case -ENOTCONN:
-                return fall_back(
-                        argv, name, kernel_request, deadline, "modcoalesced is not reachable");
+                return fall_back(argv, name, kernel_request, "modcoalesced is not reachable");
         default:
-                return fall_back(argv, name, kernel_request, deadline,
-                        "modcoalesced went away before answering");
+                return fall_back(
+                        argv, name, kernel_request, "modcoalesced went away before answering");
         }
 }
 
@@ -269,7 +268,6 @@ int main(int argc, char *argv[])
         _cleanup_free_ char *req = NULL, *again = NULL;
         size_t n, n_again;
         const char *name;
-        unsigned timeout;
 
         log_setup("modcoalesced-modprobe");
         if (argc == 2 && (strcmp(argv[1], "--claim") == 0 || strcmp(argv[1], "--release") == 0))
@@ -285,7 +283,6 @@ int main(int argc, char *argv[])
                         env_seconds("MODCOALESCED_UNIT_TIMEOUT", UNIT_TIMEOUT_SEC), false);
         }
         name = kernel_request(argc, argv);
-        timeout = env_seconds("MODCOALESCED_SHIM_TIMEOUT", SHIM_TIMEOUT_SEC);
         if (!name)
                 return real_modprobe(argv, "not the kernel's request");
         req = reply_format_kernel_load(name, &n);
@@ -298,8 +295,8 @@ int main(int argc, char *argv[])
                  * rather than wait, since the kernel may be asking from inside something the
                  * daemon's start-up itself does (PID 1 does at boot). */
                 safe_close(reply_connect(socket_path()));
-                return real_modprobe_for_kernel(argv, name, now_usec() + timeout * USEC_PER_SEC,
-                        "modcoalesced is not serving yet");
+                return real_modprobe_for_kernel(argv, name, "modcoalesced is not serving yet");
         }
-        return load(argv, name, req, n, again, n_again, timeout, true);
+        return load(argv, name, req, n, again, n_again,
+                env_seconds("MODCOALESCED_SHIM_TIMEOUT", SHIM_TIMEOUT_SEC), true);
 }
