@@ -284,6 +284,43 @@ modules_load || fail "modules-load without the socket"
 [ "$(cat "$MC_FAKE_KERNEL_DIR/real-modprobe.log")" = modules-load ] || fail "systemd-modules-load did not run"
 ok "modcoalescectl modules-load: each module one Load, not found and ENODEV not failures, EIO fails the unit but not the others, systemd-modules-load without the socket"
 
+# -- a daemon that does not start: its socket's backlog full, never accepted -------------------
+# The shim's connection that would start it waits for room in the backlog: at most 1 s, then the
+# real modprobe answers (a blocking connect() would hold the kernel's request for good).
+full=$tmp/full/io.modcoalesced.Manager
+mkdir -p "$tmp/full"
+python3 - "$full" "$tmp/full.ready" <<'PY' 2>>"$tmp/full.log" &
+import socket, sys, time
+path, ready = sys.argv[1:3]
+s = socket.socket(socket.AF_UNIX)
+s.bind(path)
+s.listen(0)
+held = []
+while True:
+    c = socket.socket(socket.AF_UNIX)
+    c.setblocking(False)
+    try:
+        c.connect(path)
+    except BlockingIOError:
+        break
+    held.append(c)
+open(ready, "w").write(str(len(held)))
+time.sleep(120)
+PY
+full_pid=$!
+pids+=("$full_pid")
+for _ in $(seq 200); do [ -e "$tmp/full.ready" ] && break; sleep 0.05; done
+[ -e "$tmp/full.ready" ] || fail "no full listener: $(cat "$tmp/full.log")"
+: >"$MC_FAKE_KERNEL_DIR/real-modprobe.log"
+t0=$(date +%s%N)
+MODCOALESCED_SOCKET=$full timeout 20 "$shim" -q -- mc_c || fail "shim with a full backlog: status $?"
+t1=$(date +%s%N)
+kill "$full_pid"; wait "$full_pid" 2>/dev/null || true
+[ "$(cat "$MC_FAKE_KERNEL_DIR/real-modprobe.log")" = "-q -- mc_c" ] ||
+        fail "a full backlog: the real modprobe did not answer: $(cat "$MC_FAKE_KERNEL_DIR/real-modprobe.log")"
+[ $(((t1 - t0) / 1000000)) -ge 900 ] || fail "a full backlog: answered after $(((t1 - t0) / 1000000)) ms, before the connect's 1 s"
+ok "a daemon that never accepts, its backlog full: the shim's activating connect gives up after 1 s, the real modprobe answers"
+
 # -- no daemon: the kernel's requests for one name share one real modprobe ------------------------
 # The kernel asks for a name from several threads at once (crypto-aes, from its self-tests, before
 # any daemon runs); where it cannot decompress modules, each stock modprobe is a full load of its

@@ -34,6 +34,10 @@
 #define SHIM_TIMEOUT_SEC 170
 /* As the udev helper's: room in the daemon's backlog (full only if it stopped accepting). */
 #define SHIM_CONNECT_TIMEOUT_SEC 5
+/* The connection that starts a daemon not serving yet: made and closed, it waits for room in the
+ * backlog no longer than this. A full backlog has started the daemon already, and one that never
+ * accepts (a start that hangs) must not hold up the kernel's request. */
+#define SHIM_ACTIVATE_TIMEOUT_SEC 1
 /* Inside systemd's default start timeout of 90 s, which modprobe@.service keeps. */
 #define UNIT_TIMEOUT_SEC 80
 
@@ -294,7 +298,7 @@ int main(int argc, char *argv[])
                  * for the requests after this one, and this one goes to the real modprobe
                  * rather than wait, since the kernel may be asking from inside something the
                  * daemon's start-up itself does (PID 1 does at boot). */
-                safe_close(reply_connect(socket_path()));
+                safe_close(reply_connect_timeout(socket_path(), SHIM_ACTIVATE_TIMEOUT_SEC));
                 return real_modprobe_for_kernel(argv, name, "modcoalesced is not serving yet");
         }
         return load(argv, name, req, n, again, n_again,
