@@ -68,11 +68,6 @@ char *reply_format_unit_load(const char *name, size_t *ret_size)
                 "\"modules\":[\"", name, "\"],\"blacklist\":true,\"brief\":true}", ret_size);
 }
 
-int reply_connect(const char *path)
-{
-        return reply_connect_timeout(path, 0);
-}
-
 int reply_connect_timeout(const char *path, unsigned timeout_sec)
 {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };

@@ -20,11 +20,8 @@ char *reply_format_kernel_load_again(const char *name, size_t *ret_size);
 /* The Load call of modprobe@.service's `modprobe -abq NAME`: one name, blacklist applied. */
 char *reply_format_unit_load(const char *name, size_t *ret_size);
 
-/* A connected socket to the daemon, or -errno. */
-int reply_connect(const char *path);
-
-/* The same within timeout_sec (0: none) when the daemon's backlog is full: -EAGAIN past it. The
- * socket keeps it as its send timeout. */
+/* A connected socket to the daemon, or -errno; within timeout_sec (0: none) when the daemon's
+ * backlog is full: -EAGAIN past it. The socket keeps it as its send timeout. */
 int reply_connect_timeout(const char *path, unsigned timeout_sec);
 
 /* Sends the frame and reads the reply up to its NUL within timeout_sec: 0 with the reply (not
