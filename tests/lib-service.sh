@@ -1,8 +1,8 @@
 # lib-service.sh — sourced by the integration tests that run the daemon as systemd would
-# (test-service.sh, test-shim.sh, test-flood.sh), with $build (BUILDDIR) and $name set: a
-# temporary directory that goes at exit with every process started, "ok N" lines and fail(), the
-# fixture tree and the fake kernel's environment, and the daemon behind a socket held by
-# systemd-socket-activate.
+# (test-service.sh, test-shim.sh, test-helper.sh, test-flood.sh…), with $build (BUILDDIR) and
+# $name set: a temporary directory that goes at exit with every process started, "ok N" lines and
+# fail(), the fixture tree and the fake kernel's environment, and the daemon behind a socket held
+# by systemd-socket-activate.
 # shellcheck shell=bash
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -59,5 +59,33 @@ daemon_exited() {
 
 # calls KIND MODULE: how often the fake kernel saw KIND (read, load, loaded…) for MODULE.
 calls() { grep -c "^$1 $2\$" "$MC_FAKE_KERNEL_DIR/calls" 2>/dev/null || true; }
+# full_listener PATH: a socket at PATH that takes no connections, its backlog (0) filled by
+# connections of its own, as a daemon's that has stopped accepting or whose start hangs: a
+# blocking connect() there would wait for good. Its pid in full_pid (killed at exit).
+full_listener() {
+        python3 - "$1" "$1.ready" <<'PY' 2>>"$tmp/full.log" &
+import socket, sys, time
+path, ready = sys.argv[1:3]
+s = socket.socket(socket.AF_UNIX)
+s.bind(path)
+s.listen(0)
+held = []
+while True:
+    c = socket.socket(socket.AF_UNIX)
+    c.setblocking(False)
+    try:
+        c.connect(path)
+    except BlockingIOError:
+        break
+    held.append(c)
+open(ready, "w").write(str(len(held)))
+time.sleep(1000)
+PY
+        full_pid=$!
+        pids+=("$full_pid")
+        for _ in $(seq 200); do [ -e "$1.ready" ] && break; sleep 0.05; done
+        [ -e "$1.ready" ] || fail "no full listener: $(cat "$tmp/full.log")"
+}
+
 # vl METHOD [PARAMETERS]: one call through the real varlinkctl.
 vl() { varlinkctl call --timeout=60 "$sock" "io.modcoalesced.Manager.$1" "${2:-{\}}"; }

@@ -154,27 +154,7 @@ ok "no MODALIAS: status 0 when the device is gone from /sys (nothing to drive), 
 # -- connect() to a socket that takes no connections --------------------------------------------
 # A listener with a backlog of 0 that never accepts, filled: connect() would block for good.
 full_sock="$tmp/full.sock"
-python3 - "$full_sock" "$tmp/full.ready" <<'PY' 2>>"$tmp/full.log" &
-import socket, sys, time
-path, ready = sys.argv[1:3]
-s = socket.socket(socket.AF_UNIX)
-s.bind(path)
-s.listen(0)
-held = []
-while True:
-    c = socket.socket(socket.AF_UNIX)
-    c.setblocking(False)
-    try:
-        c.connect(path)
-    except BlockingIOError:
-        break
-    held.append(c)
-open(ready, "w").write(str(len(held)))
-time.sleep(1000)
-PY
-pids+=($!)
-for _ in $(seq 100); do [ -e "$tmp/full.ready" ] && break; sleep 0.05; done
-[ -e "$tmp/full.ready" ] || fail "no full listener: $(cat "$tmp/full.log")"
+full_listener "$full_sock"
 
 run_helper mctest:user2 "$full_sock"
 [ "$rc" != 124 ] || fail "the helper hung in connect() (killed by timeout(1) after 30 s)"

@@ -289,28 +289,7 @@ ok "modcoalescectl modules-load: each module one Load, not found and ENODEV not 
 # real modprobe answers (a blocking connect() would hold the kernel's request for good).
 full=$tmp/full/io.modcoalesced.Manager
 mkdir -p "$tmp/full"
-python3 - "$full" "$tmp/full.ready" <<'PY' 2>>"$tmp/full.log" &
-import socket, sys, time
-path, ready = sys.argv[1:3]
-s = socket.socket(socket.AF_UNIX)
-s.bind(path)
-s.listen(0)
-held = []
-while True:
-    c = socket.socket(socket.AF_UNIX)
-    c.setblocking(False)
-    try:
-        c.connect(path)
-    except BlockingIOError:
-        break
-    held.append(c)
-open(ready, "w").write(str(len(held)))
-time.sleep(120)
-PY
-full_pid=$!
-pids+=("$full_pid")
-for _ in $(seq 200); do [ -e "$tmp/full.ready" ] && break; sleep 0.05; done
-[ -e "$tmp/full.ready" ] || fail "no full listener: $(cat "$tmp/full.log")"
+full_listener "$full"
 : >"$MC_FAKE_KERNEL_DIR/real-modprobe.log"
 t0=$(date +%s%N)
 MODCOALESCED_SOCKET=$full timeout 20 "$shim" -q -- mc_c || fail "shim with a full backlog: status $?"
